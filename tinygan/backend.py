@@ -121,3 +121,12 @@ def use_cublas(flag: bool = True) -> None:
 
 def cublas_enabled() -> bool:
     return _use_cublas
+
+
+def scatter_add(out, key, values) -> None:
+    """out[key] += values, adding up repeated indices (NumPy's ``add.at``, CuPy's ``scatter_add``)."""
+    if is_cupy_array(out):
+        import cupyx
+        cupyx.scatter_add(out, key, values)
+    else:
+        np.add.at(out, key, values)

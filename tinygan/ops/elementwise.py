@@ -1,0 +1,371 @@
+"""Elementwise ops: arithmetic with NumPy broadcasting, and the pointwise nonlinearities.
+
+Each op is a small ``Function``: ``forward`` works on arrays (NumPy or CuPy, through
+``xp``), ``backward`` -- right below it -- returns the vector-Jacobian product built from
+tinygan ops on Tensors, so it can be differentiated again. Above each op, two comments:
+the forward formula and its vector-Jacobian product (g is the gradient of the output).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Function, Tensor
+
+
+def as_tensor(value, like: Tensor) -> Tensor:
+    """A constant Tensor holding ``value`` with ``like``'s dtype and device."""
+    if isinstance(value, Tensor):
+        return value
+    xp = backend.xp_of(like.data)
+    dtype = like.dtype if like.dtype.kind == "f" or not isinstance(value, float) else np.float32
+    return Tensor(xp.asarray(value, dtype=dtype))
+
+
+def unbroadcast(g: Tensor, shape: tuple) -> Tensor:
+    """Sum ``g`` over the axes that broadcasting added, so it gets back ``shape``."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+    if axes:
+        g = g.sum(dim=axes, keepdim=True)
+    return g.reshape(shape)
+
+
+def _check_broadcast(name: str, a: Tensor, b: Tensor) -> None:
+    if a.shape != b.shape:
+        try:
+            np.broadcast_shapes(a.shape, b.shape)
+        except ValueError:
+            raise ValueError(f"{name}: shapes {a.shape} and {b.shape} are not broadcastable") from None
+
+
+def _binary(cls, name: str, a, b) -> Tensor:
+    if not isinstance(a, Tensor):
+        a = as_tensor(a, b)
+    elif not isinstance(b, Tensor):
+        b = as_tensor(b, a)
+    _check_broadcast(name, a, b)
+    return cls.apply(a, b)
+
+
+# y = a + b
+# vjp: (g, g), each summed back to its input's shape
+class Add(Function):
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, g):
+        a, b = self.parents
+        return unbroadcast(g, a.shape), unbroadcast(g, b.shape)
+
+
+# y = a - b
+# vjp: (g, -g)
+class Sub(Function):
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, g):
+        a, b = self.parents
+        return unbroadcast(g, a.shape), unbroadcast(-g, b.shape)
+
+
+# y = a * b
+# vjp: (g * b, g * a)
+class Mul(Function):
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, g):
+        a, b = self.parents
+        ga = unbroadcast(g * b, a.shape) if self.needs_input_grad[0] else None
+        gb = unbroadcast(g * a, b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+# y = a / b
+# vjp: (g / b, -g * a / b^2)
+class Div(Function):
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, g):
+        a, b = self.parents
+        ga = unbroadcast(g / b, a.shape) if self.needs_input_grad[0] else None
+        gb = unbroadcast(-g * a / (b * b), b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+# y = -x
+# vjp: -g
+class Neg(Function):
+    def forward(self, x):
+        return -x
+
+    def backward(self, g):
+        return -g
+
+
+# y = x^p  (p a Python number)
+# vjp: g * p * x^(p-1)
+class Pow(Function):
+    def forward(self, x, exponent):
+        self.p = exponent
+        return x ** exponent
+
+    def backward(self, g):
+        (x,) = self.parents
+        if self.p == 2:
+            return g * (2.0 * x)
+        return g * (self.p * x ** (self.p - 1))
+
+
+# y = exp(x)
+# vjp: g * y
+class Exp(Function):
+    save_output = True
+
+    def forward(self, x):
+        return backend.xp_of(x).exp(x)
+
+    def backward(self, g):
+        return g * self.output
+
+
+# y = log(x)
+# vjp: g / x
+class Log(Function):
+    def forward(self, x):
+        return backend.xp_of(x).log(x)
+
+    def backward(self, g):
+        return g / self.parents[0]
+
+
+# y = sqrt(x)
+# vjp: g / (2 y)
+class Sqrt(Function):
+    save_output = True
+
+    def forward(self, x):
+        return backend.xp_of(x).sqrt(x)
+
+    def backward(self, g):
+        return g / (2.0 * self.output)
+
+
+# y = |x|
+# vjp: g * sign(x)   (sign is piecewise constant: no second-order term)
+class Abs(Function):
+    def forward(self, x):
+        self.sign = backend.xp_of(x).sign(x)
+        return abs(x)
+
+    def backward(self, g):
+        return g * Tensor(self.sign)
+
+
+# y = tanh(x)
+# vjp: g * (1 - y^2)
+class Tanh(Function):
+    save_output = True
+
+    def forward(self, x):
+        return backend.xp_of(x).tanh(x)
+
+    def backward(self, g):
+        y = self.output
+        return g * (1.0 - y * y)
+
+
+# y = 1 / (1 + exp(-x)), computed without overflow for large |x|
+# vjp: g * y * (1 - y)
+class Sigmoid(Function):
+    save_output = True
+
+    def forward(self, x):
+        xp = backend.xp_of(x)
+        e = xp.exp(-abs(x))  # in (0, 1]: never overflows
+        return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        y = self.output
+        return g * (y * (1.0 - y))
+
+
+# y = log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|))   (stable for x = +-1000)
+# vjp: g * sigmoid(x)
+class Softplus(Function):
+    def forward(self, x):
+        xp = backend.xp_of(x)
+        return xp.maximum(x, 0) + xp.log1p(xp.exp(-abs(x)))
+
+    def backward(self, g):
+        return g * self.parents[0].sigmoid()
+
+
+# y = max(x, 0)
+# vjp: g * [x > 0]
+class ReLU(Function):
+    def forward(self, x):
+        self.mask = x > 0
+        return x * self.mask
+
+    def backward(self, g):
+        return g * Tensor(self.mask.astype(g.dtype))
+
+
+# y = x if x > 0 else slope * x
+# vjp: g * (1 if x > 0 else slope)
+class LeakyReLU(Function):
+    def forward(self, x, slope):
+        xp = backend.xp_of(x)
+        self.scale = xp.where(x > 0, x.dtype.type(1), x.dtype.type(slope))
+        return x * self.scale
+
+    def backward(self, g):
+        return g * Tensor(self.scale)
+
+
+# y = min(max(x, lo), hi)
+# vjp: g * [lo <= x <= hi]
+class Clamp(Function):
+    def forward(self, x, lo, hi):
+        xp = backend.xp_of(x)
+        self.mask = xp.ones(x.shape, dtype=bool)
+        if lo is not None:
+            self.mask &= x >= lo
+        if hi is not None:
+            self.mask &= x <= hi
+        return xp.clip(x, lo, hi).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        return g * Tensor(self.mask.astype(g.dtype))
+
+
+# y = where(c, a, b)   (c a constant boolean array)
+# vjp: (where(c, g, 0), where(c, 0, g))
+class Where(Function):
+    def forward(self, a, b, cond):
+        self.cond = cond
+        return backend.xp_of(a, b).where(cond, a, b)
+
+    def backward(self, g):
+        a, b = self.parents
+        zero = as_tensor(0.0, g)
+        c = Tensor(self.cond)
+        ga = unbroadcast(where(c, g, zero), a.shape) if self.needs_input_grad[0] else None
+        gb = unbroadcast(where(c, zero, g), b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+# y = x with another dtype
+# vjp: g cast back to x's dtype
+class Cast(Function):
+    def forward(self, x, dtype):
+        self.dtype = x.dtype
+        return x.astype(dtype)
+
+    def backward(self, g):
+        return g.to(self.dtype)
+
+
+# y = x copied to another device
+# vjp: g copied back
+class ToDevice(Function):
+    def forward(self, x, device):
+        self.device = backend.device_of(x)
+        return backend.to_device(x, device)
+
+    def backward(self, g):
+        return g.to(self.device)
+
+
+# ---- the functional forms (also attached to Tensor in ops/__init__.py) ------------------
+def add(a, b) -> Tensor:
+    return _binary(Add, "add", a, b)
+
+
+def sub(a, b) -> Tensor:
+    return _binary(Sub, "sub", a, b)
+
+
+def mul(a, b) -> Tensor:
+    return _binary(Mul, "mul", a, b)
+
+
+def div(a, b) -> Tensor:
+    return _binary(Div, "div", a, b)
+
+
+def neg(x: Tensor) -> Tensor:
+    return Neg.apply(x)
+
+
+def pow(x, exponent) -> Tensor:
+    """``x ** exponent``; a Tensor exponent goes through exp(exponent * log(x))."""
+    if isinstance(exponent, Tensor):
+        if not isinstance(x, Tensor):
+            x = as_tensor(x, exponent)
+        return (exponent * x.log()).exp()
+    return Pow.apply(x, exponent=exponent)
+
+
+def exp(x: Tensor) -> Tensor:
+    return Exp.apply(x)
+
+
+def log(x: Tensor) -> Tensor:
+    return Log.apply(x)
+
+
+def sqrt(x: Tensor) -> Tensor:
+    return Sqrt.apply(x)
+
+
+def abs_(x: Tensor) -> Tensor:
+    return Abs.apply(x)
+
+
+def tanh(x: Tensor) -> Tensor:
+    return Tanh.apply(x)
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    return Sigmoid.apply(x)
+
+
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta. (``threshold`` is accepted as in PyTorch; the stable
+    formula needs no switch to the linear function.)"""
+    if beta != 1.0:
+        return Softplus.apply(x * beta) / beta
+    return Softplus.apply(x)
+
+
+def relu(x: Tensor) -> Tensor:
+    return ReLU.apply(x)
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return LeakyReLU.apply(x, slope=negative_slope)
+
+
+def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 (PyTorch's argument names)
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    return Clamp.apply(x, lo=min, hi=max)
+
+
+def where(condition, a, b) -> Tensor:
+    """Elements of ``a`` where ``condition`` holds, else of ``b`` (condition is not differentiated)."""
+    like = a if isinstance(a, Tensor) else b
+    a, b = as_tensor(a, like), as_tensor(b, like)
+    cond = condition.data if isinstance(condition, Tensor) else condition
+    try:
+        np.broadcast_shapes(cond.shape, a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"where: shapes {cond.shape}, {a.shape} and {b.shape} are not broadcastable") from None
+    return Where.apply(a, b, cond=cond)

@@ -1,0 +1,44 @@
+"""Matrix multiplication, the op that carries most of a GAN's FLOPs."""
+from __future__ import annotations
+
+from ..tensor import Function, Tensor
+from . import dispatch
+from .elementwise import unbroadcast
+
+
+# y = a @ b   (a: (..., M, K), b: (..., K, N), batch dims broadcast)
+# vjp: (g @ b^T, a^T @ g), each summed back over broadcast batch dims
+class MatMul(Function):
+    def forward(self, a, b):
+        return dispatch.matmul(a, b)
+
+    def backward(self, g):
+        a, b = self.parents
+        ga = unbroadcast(g @ b.transpose(-1, -2), a.shape) if self.needs_input_grad[0] else None
+        gb = unbroadcast(a.transpose(-1, -2) @ g, b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    """``a @ b`` with PyTorch's rules: 1-D operands are promoted to matrices and squeezed after."""
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least 1 dim, got shapes {a.shape} and {b.shape}")
+    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied "
+                         f"({a.shape[-1]} != {b.shape[-2 if b.ndim > 1 else 0]})")
+    if a.ndim == 1:
+        return matmul(a.unsqueeze(0), b).squeeze(-2)
+    if b.ndim == 1:
+        return matmul(a, b.unsqueeze(1)).squeeze(-1)
+    return MatMul.apply(a, b)
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x W^T + b  (``F.linear``): x (..., in), W (out, in), b (out,)."""
+    if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape {weight.shape} "
+                         f"(expected input (..., {weight.shape[1] if weight.ndim == 2 else '?'}))")
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"linear: bias of shape {bias.shape} does not match weight of shape {weight.shape}")
+    y = matmul(x, weight.transpose(0, 1))
+    return y if bias is None else y + bias

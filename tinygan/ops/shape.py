@@ -1,0 +1,224 @@
+"""Shape ops: reshape, permute, expand, indexing, concatenation and padding.
+
+None of them computes anything: their backward only moves gradients back into place.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Function, Tensor
+
+
+def _shape_arg(shape) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+# y = x viewed with another shape
+# vjp: g reshaped back
+class Reshape(Function):
+    def forward(self, x, shape):
+        self.in_shape = x.shape
+        return x.reshape(shape)
+
+    def backward(self, g):
+        return g.reshape(self.in_shape)
+
+
+# y = x with its axes reordered
+# vjp: g with the inverse order
+class Permute(Function):
+    def forward(self, x, dims):
+        self.inverse = tuple(np.argsort(dims))
+        return x.transpose(dims)
+
+    def backward(self, g):
+        return g.permute(self.inverse)
+
+
+# y = x broadcast to a larger shape (a view, nothing is copied)
+# vjp: g summed over the broadcast axes
+class Expand(Function):
+    def forward(self, x, shape):
+        self.in_shape = x.shape
+        return backend.xp_of(x).broadcast_to(x, shape)
+
+    def backward(self, g):
+        from .elementwise import unbroadcast
+        return unbroadcast(g, self.in_shape)
+
+
+def _key_arrays(key):
+    """An index with Tensors replaced by their arrays; and whether it is a basic (slice) index."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    key = tuple(k.data if isinstance(k, Tensor) else k for k in key)
+    basic = all(k is None or k is Ellipsis or isinstance(k, (int, slice, np.integer)) for k in key)
+    return key, basic
+
+
+# y = x[key]
+# vjp: a zero array of x's shape with g added at x[key] (IndexAdd)
+class GetItem(Function):
+    def forward(self, x, key, basic):
+        self.key, self.basic, self.in_shape = key, basic, x.shape
+        return x[key]
+
+    def backward(self, g):
+        return IndexAdd.apply(g, key=self.key, basic=self.basic, shape=self.in_shape)
+
+
+# y = zeros(shape); y[key] += g   (repeated indices add up)
+# vjp: g[key]
+class IndexAdd(Function):
+    def forward(self, g, key, basic, shape):
+        self.key, self.basic = key, basic
+        xp = backend.xp_of(g)
+        out = xp.zeros(shape, dtype=g.dtype)
+        if basic:
+            out[key] = g  # slices never repeat an element: plain assignment
+        else:
+            backend.scatter_add(out, key, g)
+        return out
+
+    def backward(self, gg):
+        return GetItem.apply(gg, key=self.key, basic=self.basic)
+
+
+# y = concatenate(xs, dim)
+# vjp: the slice of g that each input occupied
+class Cat(Function):
+    def forward(self, *xs, dim):
+        self.dim, self.sizes = dim, [x.shape[dim] for x in xs]
+        return backend.xp_of(*xs).concatenate(xs, axis=dim)
+
+    def backward(self, g):
+        grads, start = [], 0
+        for n in self.sizes:
+            key = (slice(None),) * self.dim + (slice(start, start + n),)
+            grads.append(g[key])
+            start += n
+        return tuple(grads)
+
+
+# y = x with constant padding (PyTorch order: last dim first, (left, right, top, bottom, ...))
+# vjp: the un-padded middle of g
+class ConstantPad(Function):
+    def forward(self, x, pad, value):
+        xp = backend.xp_of(x)
+        widths = [(0, 0)] * x.ndim
+        for i in range(len(pad) // 2):
+            widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+        self.key = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
+        return xp.pad(x, widths, mode="constant", constant_values=value)
+
+    def backward(self, g):
+        return g[self.key]
+
+
+def reshape(x: Tensor, *shape) -> Tensor:
+    shape = _shape_arg(shape)
+    if -1 in shape:
+        known = int(np.prod([s for s in shape if s != -1]))
+        if shape.count(-1) > 1 or known == 0 or x.numel() % known:
+            raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} into {shape}")
+        shape = tuple(x.numel() // known if s == -1 else s for s in shape)
+    if int(np.prod(shape)) != x.numel():
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} into {shape}")
+    if shape == x.shape:
+        return x
+    return Reshape.apply(x, shape=shape)
+
+
+def permute(x: Tensor, *dims) -> Tensor:
+    dims = _shape_arg(dims)
+    if sorted(d % x.ndim for d in dims) != list(range(x.ndim)):
+        raise ValueError(f"permute: {dims} is not a permutation of the {x.ndim} dims of shape {x.shape}")
+    return Permute.apply(x, dims=tuple(d % x.ndim for d in dims))
+
+
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    dims = list(range(x.ndim))
+    dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+    return Permute.apply(x, dims=tuple(dims))
+
+
+def expand(x: Tensor, *shape) -> Tensor:
+    shape = _shape_arg(shape)
+    lead = len(shape) - x.ndim
+    shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
+    if shape == x.shape:
+        return x
+    try:
+        np.broadcast_shapes(x.shape, shape)
+    except ValueError:
+        raise ValueError(f"expand: cannot expand shape {x.shape} to {shape}") from None
+    return Expand.apply(x, shape=shape)
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if x.ndim == 0:
+        return x.reshape(1)
+    s, e = start_dim % x.ndim, end_dim % x.ndim
+    return x.reshape(x.shape[:s] + (-1,) + x.shape[e + 1:]) if e >= s else x
+
+
+def squeeze(x: Tensor, dim=None) -> Tensor:
+    if dim is None:
+        return x.reshape(tuple(n for n in x.shape if n != 1))
+    d = dim % x.ndim
+    return x.reshape(x.shape[:d] + x.shape[d + 1:]) if x.shape[d] == 1 else x
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    d = dim % (x.ndim + 1)
+    return x.reshape(x.shape[:d] + (1,) + x.shape[d:])
+
+
+def getitem(x: Tensor, key) -> Tensor:
+    key, basic = _key_arrays(key)
+    return GetItem.apply(x, key=key, basic=basic)
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat: expected a non-empty list of tensors")
+    first = tensors[0]
+    d = dim % first.ndim
+    for t in tensors[1:]:
+        if t.ndim != first.ndim or t.shape[:d] + t.shape[d + 1:] != first.shape[:d] + first.shape[d + 1:]:
+            raise ValueError(f"cat: shapes {first.shape} and {t.shape} differ outside dim {dim}")
+    return Cat.apply(*tensors, dim=d)
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    tensors = list(tensors)
+    for t in tensors[1:]:
+        if t.shape != tensors[0].shape:
+            raise ValueError(f"stack: expected tensors of equal shape, got {tensors[0].shape} and {t.shape}")
+    return cat([t.unsqueeze(dim) for t in tensors], dim)
+
+
+def pad(x: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -> Tensor:
+    """Pad the last len(pad)//2 dims (PyTorch's ``F.pad``): mode 'constant' or 'reflect'."""
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad: expected an even-length pad for at most {x.ndim} dims, got {pad}")
+    if mode == "constant":
+        return ConstantPad.apply(x, pad=pad, value=value)
+    if mode == "reflect":
+        for i in range(len(pad) // 2):
+            axis = x.ndim - 1 - i
+            lo, hi = pad[2 * i], pad[2 * i + 1]
+            n = x.shape[axis]
+            if lo >= n or hi >= n:
+                raise ValueError(f"pad: reflect padding ({lo}, {hi}) must be smaller than the dim size {n}")
+            index = np.concatenate([np.arange(lo, 0, -1), np.arange(n), np.arange(n - 2, n - 2 - hi, -1)])
+            xp = backend.xp_of(x.data)
+            key = (slice(None),) * axis + (xp.asarray(index),)
+            x = x[key]
+        return x
+    raise ValueError(f"pad: mode must be 'constant' or 'reflect', got {mode!r}")
