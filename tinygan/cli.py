@@ -1,0 +1,225 @@
+"""The command line: ``python -m tinygan train|sample|list`` (also installed as ``tinygan``).
+
+    python -m tinygan train                          # quick visual default: gan on ring8, ~1 min
+    python -m tinygan train wgan_gp --dataset grid25 --steps 20000 --out runs/wgan_gp
+    python -m tinygan train dcgan --dataset mnist --device cuda
+    python -m tinygan train gan --pack 4 --set hidden=128   # any Config field with --set
+    python -m tinygan train dcgan --out runs/dcgan --resume  # continue from runs/dcgan/checkpoint.npz
+    python -m tinygan sample runs/dcgan -n 64 --out digits.png
+    python -m tinygan list
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import backend
+from .data import DATASETS, get_dataset
+from .gans import VARIANTS, get_variant
+from .gans.common import DataInfo, config_from
+
+# per data kind: (steps, batch size, sample/checkpoint period) that give a useful run
+RUN_DEFAULTS = {"points": (2000, 256, 500), "images": (2000, 64, 250)}
+
+
+def _parse_value(text: str, current):
+    """Parse ``text`` as the type of a Config field's current value."""
+    if isinstance(current, bool):
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"expected true or false, got {text!r}")
+    if isinstance(current, tuple):
+        return tuple(float(v) for v in text.split(","))
+    return type(current)(text)
+
+
+def build_config(variant_cls, args, parser) -> object:
+    """The variant's Config with the command-line overrides applied."""
+    overrides = {}
+    if args.lr is not None:
+        overrides.update(lr_g=args.lr, lr_d=args.lr)
+    for flag, field in (("n_critic", "n_critic"), ("label_smoothing", "real_label"), ("pack", "pack"),
+                        ("minibatch_discrimination", "minibatch_discrimination"), ("loss", "loss")):
+        value = getattr(args, flag)
+        if value is not None:
+            overrides[field] = value
+    if args.feature_matching:
+        overrides["feature_matching"] = True
+    defaults = variant_cls.Config()
+    for item in args.set or []:
+        key, sep, value = item.partition("=")
+        if not sep or not hasattr(defaults, key):
+            fields = ", ".join(f.name for f in dataclasses.fields(defaults))
+            parser.error(f"--set {item!r}: expected FIELD=VALUE with FIELD one of: {fields}")
+        try:
+            overrides[key] = _parse_value(value, getattr(defaults, key))
+        except ValueError as e:
+            parser.error(f"--set {item!r}: {e}")
+    return config_from(variant_cls.Config, overrides)
+
+
+def cmd_train(args, parser) -> int:
+    from .train import TrainConfig, TrainingDiverged, train
+
+    name = args.variant
+    variant_cls = get_variant(name)
+    dataset = args.dataset or VARIANTS[name][1]
+    try:
+        cfg = build_config(variant_cls, args, parser)
+        data = get_dataset(dataset, data_dir=args.data_dir, rng=np.random.default_rng(args.seed))
+    except (ValueError, FileNotFoundError) as e:
+        parser.error(str(e))
+    steps, batch, period = RUN_DEFAULTS[data.kind]
+    if data.kind == "images" and cfg.z_dim == 64 and not any(s.startswith("z_dim=") for s in args.set or []):
+        cfg = dataclasses.replace(cfg, z_dim=100)  # DCGAN's noise size for images
+    tcfg = TrainConfig(steps=args.steps or steps, batch_size=args.batch_size or batch, seed=args.seed,
+                       out=args.out or os.path.join("runs", f"{name}-{dataset}"), device=args.device,
+                       sample_every=args.sample_every or period, checkpoint_every=args.checkpoint_every or period,
+                       progress=not args.no_progress)
+    if tcfg.batch_size % cfg.pack:
+        parser.error(f"--batch-size {tcfg.batch_size} must be a multiple of --pack {cfg.pack}")
+    info = DataInfo(data.kind, tuple(data.x.shape[1:]), data.num_classes)
+    try:
+        gan = variant_cls(cfg, info, tcfg.device)
+    except ValueError as e:
+        parser.error(str(e))
+    print(f"training {name} on {dataset} for {tcfg.steps} steps (batch {tcfg.batch_size}, device {tcfg.device}); "
+          f"writing to {tcfg.out}/", flush=True)
+    try:
+        rows = train(gan, data, tcfg, resume=args.resume)
+    except TrainingDiverged as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except FileNotFoundError as e:
+        parser.error(str(e))
+    last = rows[-1] if rows else {}
+    summary = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in last.items())
+    print(f"done: {summary}\nresults in {tcfg.out}/: metrics.jsonl, losses.png, samples/, samples.gif, "
+          "checkpoint.npz")
+    return 0
+
+
+def load_run(run_dir: str, device: str = "cpu"):
+    """Rebuild the GAN saved in ``run_dir/checkpoint.npz`` (G and D weights loaded)."""
+    from .checkpoint import load_checkpoint, read_checkpoint
+
+    path = Path(run_dir) / "checkpoint.npz" if Path(run_dir).is_dir() else Path(run_dir)
+    _, meta = read_checkpoint(path)
+    variant_cls = get_variant(meta["variant"])
+    cfg = config_from(variant_cls.Config, {k: tuple(v) if isinstance(v, list) else v
+                                           for k, v in meta["config"].items()})
+    info = DataInfo(meta["data_kind"], tuple(meta["data_shape"]), meta["num_classes"])
+    gan = variant_cls(cfg, info, device)
+    load_checkpoint(path, gan.modules(), {})
+    return gan, meta
+
+
+def cmd_sample(args, parser) -> int:
+    from . import viz
+    from .tensor import Tensor
+    from .train import generate_numpy
+
+    if args.n < 1:
+        parser.error("-n must be >= 1")
+    out = Path(args.out)
+    if out.suffix not in (".npy", ".png"):
+        parser.error(f"--out {out}: expected a .npy or .png file name")
+    try:
+        gan, meta = load_run(args.run_dir, args.device)
+    except (FileNotFoundError, ValueError) as e:
+        parser.error(str(e))
+    rng = np.random.default_rng(args.seed)
+    z, y = gan.sample_z(args.n, rng), None
+    if gan.cfg.conditional:
+        k = gan.data.num_classes
+        if args.label is not None and not 0 <= args.label < k:
+            parser.error(f"--label {args.label}: expected a class in 0..{k - 1}")
+        labels = np.full(args.n, args.label) if args.label is not None else rng.integers(0, k, args.n)
+        y = Tensor(backend.to_device(labels, gan.device))
+    elif args.label is not None:
+        parser.error(f"--label: the {meta['variant']} run is not conditional")
+    samples = generate_numpy(gan, z, y)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".npy":
+        np.save(out, samples)
+    elif samples.ndim == 4:
+        viz.save_image_grid(samples, out, nrow=int(np.ceil(np.sqrt(args.n))))
+    else:
+        viz.save_points_plot(np.zeros((0, 2)), samples, out, title=f"{meta['variant']} samples")
+    print(f"wrote {args.n} samples of shape {samples.shape[1:]} to {out}")
+    return 0
+
+
+def cmd_list(args, parser) -> int:
+    width = max(map(len, VARIANTS))
+    print("variants (python -m tinygan train VARIANT):")
+    for name, (_, dataset, summary) in VARIANTS.items():
+        print(f"  {name:<{width}}  {summary}  [default dataset: {dataset}]")
+    print("datasets (--dataset):")
+    for name, summary in DATASETS.items():
+        print(f"  {name:<{width}}  {summary}")
+    return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def make_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tinygan", description="Train and sample GANs built from scratch.")
+    sub = p.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="train a GAN variant", description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    t.add_argument("variant", nargs="?", default="gan", choices=list(VARIANTS), metavar="VARIANT",
+                   help="one of: " + ", ".join(VARIANTS) + " (default: gan)")
+    t.add_argument("--dataset", choices=list(DATASETS), help="default: the variant's dataset (see list)")
+    t.add_argument("--data-dir", help="folder holding the MNIST/Fashion-MNIST .gz files")
+    t.add_argument("--steps", type=_positive)
+    t.add_argument("--batch-size", type=_positive)
+    t.add_argument("--lr", type=float, help="learning rate of both G and D")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", choices=["cpu", "cuda"], default=backend.default_device())
+    t.add_argument("--out", help="output folder (default: runs/VARIANT-DATASET)")
+    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    t.add_argument("--sample-every", type=_positive)
+    t.add_argument("--checkpoint-every", type=_positive)
+    t.add_argument("--loss", help="override the loss pair (minimax, nonsaturating, lsgan, wasserstein, hinge)")
+    t.add_argument("--n-critic", type=_positive, help="D steps per G step")
+    t.add_argument("--label-smoothing", type=float, metavar="REAL_LABEL", help="e.g. 0.9 (one-sided)")
+    t.add_argument("--feature-matching", action="store_true")
+    t.add_argument("--minibatch-discrimination", type=_positive, metavar="KERNELS")
+    t.add_argument("--pack", type=_positive, help="PacGAN degree m")
+    t.add_argument("--set", action="append", metavar="FIELD=VALUE", help="set any Config field (repeatable)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    s = sub.add_parser("sample", help="generate samples from a trained run")
+    s.add_argument("run_dir", help="a run folder (or its checkpoint.npz)")
+    s.add_argument("-n", type=int, default=64)
+    s.add_argument("--out", required=True, help="FILE.npy (raw samples) or FILE.png (picture)")
+    s.add_argument("--label", type=int, help="class to generate (conditional runs)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    sub.add_parser("list", help="list variants and datasets")
+    return p
+
+
+def main(argv=None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    sub = parser._subparsers._group_actions[0].choices[args.command]
+    if getattr(args, "device", "cpu") == "cuda" and not backend.cuda_is_available():
+        sub.error(f"--device cuda: no usable GPU ({backend.INSTALL_HINT})")
+    return {"train": cmd_train, "sample": cmd_sample, "list": cmd_list}[args.command](args, sub)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

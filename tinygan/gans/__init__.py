@@ -1,0 +1,30 @@
+"""The GAN zoo: one short file per variant, each a small difference from ``common.GAN``.
+
+``VARIANTS`` is the one table of what exists: name -> (module, default dataset, summary).
+Each module defines its paper's ``Config`` and a ``VARIANT`` class.
+"""
+from __future__ import annotations
+
+import importlib
+
+VARIANTS = {
+    "gan": ("gan", "ring8", "Goodfellow et al. 2014: minimax game, saturating or non-saturating G loss"),
+    "dcgan": ("dcgan", "mnist", "Radford et al. 2016: convolutional G and D with batch norm"),
+    "cgan": ("cgan", "mnist", "Mirza & Osindero 2014: G and D conditioned on the class label"),
+    "infogan": ("infogan", "mnist", "Chen et al. 2016: maximise I(c; G(z, c)) with a Q head on D's trunk"),
+    "lsgan": ("lsgan", "ring8", "Mao et al. 2017: least-squares losses"),
+    "wgan": ("wgan", "ring8", "Arjovsky et al. 2017: Wasserstein critic with weight clipping"),
+    "wgan_gp": ("wgan_gp", "ring8", "Gulrajani et al. 2017: Wasserstein critic with a gradient penalty"),
+    "hinge": ("hinge", "ring8", "Lim & Ye 2017 / Miyato et al. 2018: hinge loss"),
+    "ebgan": ("ebgan", "ring8", "Zhao et al. 2017: autoencoder D as an energy, margin loss, pull-away term"),
+    "began": ("began", "ring8", "Berthelot et al. 2017: autoencoder D, L1 energy, k_t equilibrium control"),
+    "unrolled": ("unrolled", "ring8", "Metz et al. 2017: G's loss through k unrolled D updates"),
+}
+
+
+def get_variant(name: str):
+    """The GAN class of variant ``name`` (ValueError listing the valid names otherwise)."""
+    if name not in VARIANTS:
+        raise ValueError(f"unknown variant {name!r}; choose from: {', '.join(VARIANTS)}")
+    module = importlib.import_module(f"{__name__}.{VARIANTS[name][0]}")
+    return module.VARIANT

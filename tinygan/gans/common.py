@@ -1,0 +1,319 @@
+"""What every GAN variant shares: the networks, the config, and one D step and one G step.
+
+A variant (``gans/<name>.py``) subclasses ``GAN``, sets its paper's defaults in a ``Config``
+and overrides only what is special to it: the loss pair, a penalty, weight clipping, an
+extra network. The training loop itself lives in ``train.py`` and is the same for all.
+
+The training tricks of Salimans et al. (2016) and Lin et al. (2018) are config switches
+here, so they work with any variant: ``n_critic`` (k D-steps per G-step, Goodfellow et al.
+2014 Alg. 1), ``real_label=0.9`` (one-sided label smoothing), ``feature_matching``,
+``minibatch_discrimination`` and ``pack`` (PacGAN).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import backend, losses, nn, optim
+from ..ops.shape import cat
+from ..tensor import Tensor, no_grad
+
+
+@dataclass
+class GANConfig:
+    """Hyperparameters shared by all variants (each variant's Config changes the defaults)."""
+    z_dim: int = 64                 # noise dimension (100 for images, as in DCGAN)
+    hidden: int = 256               # width of the MLP layers for 2D/1D data
+    arch: str = "auto"              # "mlp" or "dcgan"; auto = mlp for points, dcgan for images
+    loss: str = "nonsaturating"     # a key of losses.LOSSES
+    optimizer: str = "adam"         # "adam" or "rmsprop"
+    lr_g: float = 2e-4              # DCGAN's Adam settings (Radford et al. 2016, Sec. 4)
+    lr_d: float = 2e-4
+    betas: tuple = (0.5, 0.999)
+    n_critic: int = 1               # D steps per G step (k in Goodfellow et al. 2014, Alg. 1)
+    real_label: float = 1.0         # 0.9 = one-sided label smoothing (Salimans et al. 2016, 3.4)
+    feature_matching: bool = False  # G matches D's mean features (Salimans et al. 2016, 3.1)
+    minibatch_discrimination: int = 0  # number of kernels B; 0 = off (Salimans et al. 2016, 3.2)
+    pack: int = 1                   # D judges m samples at once (PacGAN, Lin et al. 2018)
+    d_batchnorm: bool = True        # batch norm in the conv critic (WGAN-GP turns it off)
+    conditional: bool = False       # feed labels to G and D (cGAN, Mirza & Osindero 2014)
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """What the networks need to know about the data."""
+    kind: str                # "points" or "images"
+    shape: tuple             # shape of one sample, e.g. (2,) or (1, 28, 28)
+    num_classes: int | None  # 10 for MNIST, None for the toy mixtures
+
+
+class MinibatchDiscrimination(nn.Module):
+    """Minibatch discrimination (Salimans et al. 2016, Sec. 3.2).
+
+    M_i = f(x_i) T  reshaped to (B, C);  c_b(x_i, x_j) = exp(-||M_i,b - M_j,b||_L1);
+    o_b(x_i) = sum_j c_b(x_i, x_j).  The output [f(x_i), o(x_i)] lets D see how similar a
+    sample is to the rest of its batch, which penalises a generator that collapses.
+    """
+
+    def __init__(self, in_features: int, kernels: int = 16, kernel_dim: int = 8):
+        super().__init__()
+        self.kernels, self.kernel_dim = kernels, kernel_dim
+        self.T = nn.Parameter(np.zeros((in_features, kernels * kernel_dim), np.float32))
+        nn.init.normal_(self.T, 0.0, 0.1)
+
+    def forward(self, f: Tensor) -> Tensor:
+        n = f.shape[0]
+        m = (f @ self.T).reshape(n, 1, self.kernels, self.kernel_dim)     # (N, 1, B, C)
+        l1 = (m - m.reshape(1, n, self.kernels, self.kernel_dim)).abs().sum(3)  # (N, N, B)
+        o = (-l1).exp().sum(1) - 1.0                                         # (N, B), minus c(x_i, x_i)
+        return cat([f, o], 1)
+
+
+class Generator(nn.Module):
+    """G(z) = body(z), or G(z, y) = body([z, embed(y)]) when conditional (Mirza & Osindero 2014)."""
+
+    def __init__(self, body: nn.Module, num_classes: int = 0):
+        super().__init__()
+        self.body = body
+        self.embed = nn.Embedding(num_classes, num_classes) if num_classes else None
+
+    def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        if self.embed is not None:
+            e = self.embed(y)
+            z = cat([z, e.reshape(e.shape + (1,) * (z.ndim - 2))], 1) if z.ndim > 2 else cat([z, e], 1)
+        return self.body(z)
+
+
+class Discriminator(nn.Module):
+    """D(x) = head(features(x)), with features(x) = trunk(pack(x)) [+ minibatch features].
+
+    ``features`` is what feature matching compares and what InfoGAN's Q head reads.
+    Packing (PacGAN) concatenates m consecutive samples along dim 1 before the trunk.
+    A conditional D gets its label embedding concatenated to the input (as extra channels
+    for images).
+    """
+
+    def __init__(self, trunk: nn.Module, head: nn.Module, pack: int = 1, num_classes: int = 0,
+                 mbd: MinibatchDiscrimination | None = None):
+        super().__init__()
+        self.trunk, self.head, self.pack, self.mbd = trunk, head, pack, mbd
+        self.embed = nn.Embedding(num_classes, num_classes) if num_classes else None
+
+    def features(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        if self.embed is not None:
+            e = self.embed(y)                                                  # (N, K)
+            if x.ndim == 4:
+                e = e.reshape(e.shape + (1, 1)).expand(e.shape + x.shape[2:])  # (N, K, H, W)
+            x = cat([x, e], 1)
+        if self.pack > 1:
+            n = x.shape[0]
+            if n % self.pack:
+                raise ValueError(f"Discriminator: batch size {n} is not a multiple of pack={self.pack}")
+            x = x.reshape((n // self.pack, self.pack * x.shape[1]) + x.shape[2:])  # (N/m, m*C, ...)
+        h = self.trunk(x)
+        return self.mbd(h) if self.mbd is not None else h
+
+    def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        return self.head(self.features(x, y))
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """DCGAN's initialisation: weights ~ N(0, 0.02), batch-norm scales ~ N(1, 0.02) (Radford et al. 2016)."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+def mlp_networks(cfg: GANConfig, data: DataInfo, out_features: int = 1):
+    """G and D bodies of MLPs: for 2D points (width cfg.hidden) or flattened images (mlp_gan)."""
+    d = int(np.prod(data.shape))
+    k = (data.num_classes or 0) if cfg.conditional else 0
+    if data.kind == "points":
+        h = cfg.hidden
+        g = nn.Sequential(nn.Linear(cfg.z_dim + k, h), nn.ReLU(), nn.Linear(h, h), nn.ReLU(),
+                          nn.Linear(h, h), nn.ReLU(), nn.Linear(h, d))
+        trunk = nn.Sequential(nn.Linear((d + k) * cfg.pack, h), nn.LeakyReLU(0.2), nn.Linear(h, h),
+                              nn.LeakyReLU(0.2), nn.Linear(h, h), nn.LeakyReLU(0.2))
+        return g, trunk, h
+    # the MLP pair of the reference benchmark `mlp_gan` (Goodfellow et al. 2014 style)
+    g = nn.Sequential(nn.Linear(cfg.z_dim + k, 256), nn.LeakyReLU(0.2), nn.Linear(256, 512), nn.LeakyReLU(0.2),
+                      nn.Linear(512, 1024), nn.LeakyReLU(0.2), nn.Linear(1024, d), nn.Tanh(),
+                      nn.Unflatten(1, data.shape))
+    label_maps = k * int(np.prod(data.shape[1:]))  # a conditional D sees K extra channels
+    trunk = nn.Sequential(nn.Flatten(), nn.Linear((d + label_maps) * cfg.pack, 1024),
+                          nn.LeakyReLU(0.2), nn.Dropout(0.3), nn.Linear(1024, 512), nn.LeakyReLU(0.2),
+                          nn.Dropout(0.3), nn.Linear(512, 256), nn.LeakyReLU(0.2), nn.Dropout(0.3))
+    return g, trunk, 256
+
+
+def dcgan_networks(cfg: GANConfig, data: DataInfo):
+    """The DCGAN pair for 28x28 images (the reference benchmark `dcgan28`)."""
+    c = data.shape[0]
+    if data.shape[1:] != (28, 28):
+        raise ValueError(f"dcgan architecture: expected 28x28 images, got shape {data.shape}")
+    k = (data.num_classes or 0) if cfg.conditional else 0
+    g = nn.Sequential(
+        nn.Linear(cfg.z_dim + k, 128 * 7 * 7), nn.Unflatten(1, (128, 7, 7)), nn.BatchNorm2d(128), nn.ReLU(),
+        nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.ReLU(),  # (N, 64, 14, 14)
+        nn.ConvTranspose2d(64, c, 4, 2, 1), nn.Tanh())                        # (N, C, 28, 28)
+    norm = [nn.BatchNorm2d(128)] if cfg.d_batchnorm else []
+    trunk = nn.Sequential(
+        nn.Conv2d((c + k) * cfg.pack, 64, 4, 2, 1), nn.LeakyReLU(0.2),          # (N, 64, 14, 14)
+        nn.Conv2d(64, 128, 4, 2, 1), *norm, nn.LeakyReLU(0.2),                # (N, 128, 7, 7)
+        nn.Flatten())
+    return g, trunk, 128 * 7 * 7
+
+
+class GAN:
+    """A GAN: G, D, their optimizers, and the two alternating updates of Goodfellow et al. (2014)."""
+
+    name = "gan"
+    Config = GANConfig
+
+    def __init__(self, cfg: GANConfig, data: DataInfo, device: str = "cpu"):
+        if cfg.loss not in losses.LOSSES:
+            raise ValueError(f"{self.name}: unknown loss {cfg.loss!r}; choose from {sorted(losses.LOSSES)}")
+        if cfg.conditional and not data.num_classes:
+            raise ValueError(f"{self.name}: conditional training needs a labelled dataset (mnist, fashion-mnist)")
+        self.cfg, self.data, self.device = cfg, data, device
+        self.G, self.D = self.build_networks()
+        self.G.to(device)
+        self.D.to(device)
+        self.opt_g = self.make_optimizer(self.G.parameters(), cfg.lr_g)
+        self.opt_d = self.make_optimizer(self.D.parameters(), cfg.lr_d)
+
+    # ---- construction ----------------------------------------------------------------
+    def arch(self) -> str:
+        if self.cfg.arch != "auto":
+            return self.cfg.arch
+        return "mlp" if self.data.kind == "points" else "dcgan"
+
+    def build_networks(self):
+        cfg, data = self.cfg, self.data
+        if self.arch() == "dcgan":
+            g, trunk, width = dcgan_networks(cfg, data)
+        else:
+            g, trunk, width = mlp_networks(cfg, data)
+        mbd = None
+        if cfg.minibatch_discrimination:
+            mbd = MinibatchDiscrimination(width, cfg.minibatch_discrimination)
+            width += cfg.minibatch_discrimination
+        k = (data.num_classes or 0) if cfg.conditional else 0
+        G = Generator(g, k)
+        D = Discriminator(trunk, nn.Linear(width, 1), pack=cfg.pack, num_classes=k, mbd=mbd)
+        if self.arch() == "dcgan":
+            dcgan_init(G)
+            dcgan_init(D)
+        return G, D
+
+    def make_optimizer(self, params, lr: float):
+        if self.cfg.optimizer == "adam":
+            return optim.Adam(params, lr=lr, betas=tuple(self.cfg.betas))
+        if self.cfg.optimizer == "rmsprop":
+            return optim.RMSprop(params, lr=lr)
+        raise ValueError(f"{self.name}: unknown optimizer {self.cfg.optimizer!r} (adam or rmsprop)")
+
+    # ---- sampling ----------------------------------------------------------------------
+    @property
+    def n_critic(self) -> int:
+        return self.cfg.n_critic
+
+    def noise_shape(self, n: int) -> tuple:
+        return (n, self.cfg.z_dim)
+
+    def sample_z(self, n: int, rng: np.random.Generator) -> Tensor:
+        z = rng.standard_normal(self.noise_shape(n)).astype(np.float32)
+        return Tensor(backend.to_device(z, self.device))
+
+    def sample_labels(self, n: int, rng: np.random.Generator) -> Tensor | None:
+        if not self.cfg.conditional:
+            return None
+        return Tensor(backend.to_device(rng.integers(0, self.data.num_classes, n), self.device))
+
+    def generate(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        return self.G(z, y)
+
+    # ---- the losses (what most variants change) ---------------------------------------
+    def d_loss(self, real: Tensor, fake: Tensor, y: Tensor | None) -> Tensor:
+        d_fn, _ = losses.LOSSES[self.cfg.loss]
+        if self.cfg.real_label != 1.0:
+            return d_fn(self.D(real, y), self.D(fake, y), real_label=self.cfg.real_label)
+        return d_fn(self.D(real, y), self.D(fake, y))
+
+    def g_loss(self, fake: Tensor, y: Tensor | None, real: Tensor) -> Tensor:
+        if self.cfg.feature_matching:
+            return losses.feature_matching_loss(self.D.features(real, y).detach(), self.D.features(fake, y))
+        _, g_fn = losses.LOSSES[self.cfg.loss]
+        return g_fn(self.D(fake, y))
+
+    def after_d_step(self) -> None:
+        """Hook run after each D update (WGAN clips the critic's weights here)."""
+
+    # ---- the two updates ----------------------------------------------------------------
+    def d_step(self, real: Tensor, y: Tensor | None, rng: np.random.Generator) -> dict:
+        """One D update on a real batch and a fresh fake batch (G is not differentiated)."""
+        n = real.shape[0]
+        with no_grad():
+            fake = self.generate(self.sample_z(n, rng), y if y is not None else self.sample_labels(n, rng))
+        self.opt_d.zero_grad()
+        loss = self.d_loss(real, fake, y)
+        loss.backward()
+        self.opt_d.step()
+        self.after_d_step()
+        return {"d_loss": loss.item()}
+
+    def g_step(self, real: Tensor, y: Tensor | None, rng: np.random.Generator) -> dict:
+        """One G update through a frozen D (D's weight gradients are not computed)."""
+        n = real.shape[0]
+        y_fake = self.sample_labels(n, rng)
+        self.D.requires_grad_(False)
+        try:
+            self.opt_g.zero_grad()
+            loss = self.g_loss(self.generate(self.sample_z(n, rng), y_fake), y_fake, real)
+            loss.backward()
+        finally:
+            self.D.requires_grad_(True)
+        self.opt_g.step()
+        return {"g_loss": loss.item()}
+
+    # ---- what train.py saves and plots ----------------------------------------------
+    def modules(self) -> dict:
+        return {"G": self.G, "D": self.D}
+
+    def optimizers(self) -> dict:
+        return {"opt_g": self.opt_g, "opt_d": self.opt_d}
+
+    def extra_state(self) -> dict:
+        """JSON-able state besides modules and optimizers (BEGAN's k_t, ...)."""
+        return {}
+
+    def load_extra_state(self, state: dict) -> None:
+        pass
+
+    def critic_map(self, points: np.ndarray) -> np.ndarray:
+        """D's output on 2D points, for the GAN Lab-style background heat map."""
+        p, m = len(points), self.cfg.pack
+        x = Tensor(backend.to_device(points.astype(np.float32), self.device))
+        if m > 1:  # a packed D judges m samples at once: show it m copies of each point
+            x = x.reshape(p, 1, 2).expand(p, m, 2).reshape(p * m, 2)
+        self.D.eval()
+        with no_grad():
+            out = backend.to_numpy(self.D(x).data).reshape(-1)
+        self.D.train()
+        return 1 / (1 + np.exp(-out)) if self.cfg.loss in ("minimax", "nonsaturating") else out
+
+
+def config_from(cls, overrides: dict) -> GANConfig:
+    """A variant's Config with the given fields replaced (unknown names raise ValueError)."""
+    fields = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(overrides) - fields
+    if unknown:
+        raise ValueError(f"unknown config field(s) {sorted(unknown)}; valid: {sorted(fields)}")
+    return dataclasses.replace(cls(), **overrides)

@@ -1,0 +1,200 @@
+"""The one training loop shared by every GAN variant.
+
+    for step in range(start, steps):
+        for k in range(n_critic):  D step on a real batch       (gan.d_step)
+        G step                                                   (gan.g_step)
+        log losses; every N steps: samples, plots, checkpoint
+
+Randomness is keyed by (seed, step): the batch order, the noise and the dropout masks of
+step s are drawn from generators seeded with (seed, s). So a run resumed from the
+checkpoint written after step s replays exactly what an uninterrupted run would have done.
+
+What a run writes into its output folder:
+    metrics.jsonl        one JSON line per logged step (losses, steps/s, mode scores for toys)
+    samples/step_*.png   the fixed-noise sample grid (images) or a points plot over D's heat map
+    losses.png           loss curves;   samples.gif   the sample frames over training
+    checkpoint.npz       G, D, optimizers, step, config (atomic; loaded without pickle)
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import backend, factories, metrics, viz
+from .checkpoint import load_checkpoint, save_checkpoint
+from .data import MIXTURES, Dataset
+from .gans.common import GAN
+from .tensor import Tensor, no_grad
+
+
+@dataclass
+class TrainConfig:
+    """How long and how visibly to train (the variant's hyperparameters are in its own Config)."""
+    steps: int = 2000
+    batch_size: int = 64
+    seed: int = 0
+    out: str = "runs/run"
+    device: str = "cpu"
+    log_every: int = 10            # steps between metrics.jsonl lines
+    sample_every: int = 500        # steps between sample frames (and mode scores for 2D data)
+    checkpoint_every: int = 500    # steps between checkpoints
+    num_samples: int = 64          # fixed noise vectors in the sample grid
+    progress: bool = True          # tqdm progress bar
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+def step_rng(seed: int, step: int, stream: int = 0) -> np.random.Generator:
+    """The generator for one step: a pure function of (seed, step, stream)."""
+    return np.random.default_rng([seed, step, stream])
+
+
+class StepSampler:
+    """Batches as a pure function of the batch number: epoch e is a permutation seeded by (seed, e)."""
+
+    def __init__(self, data: Dataset, batch_size: int, seed: int, device: str):
+        if batch_size > len(data):
+            raise ValueError(f"batch size {batch_size} is larger than the dataset ({len(data)} samples)")
+        self.data, self.batch_size, self.seed, self.device = data, batch_size, seed, device
+        self.per_epoch = len(data) // batch_size
+        self._epoch, self._perm = -1, None
+
+    def batch(self, index: int) -> tuple[Tensor, Tensor | None]:
+        epoch, i = divmod(index, self.per_epoch)
+        if epoch != self._epoch:
+            self._epoch, self._perm = epoch, np.random.default_rng([self.seed, epoch, 7]).permutation(len(self.data))
+        idx = self._perm[i * self.batch_size:(i + 1) * self.batch_size]
+        x = Tensor(backend.to_device(self.data.x[idx], self.device))
+        y = None if self.data.y is None else Tensor(backend.to_device(self.data.y[idx], self.device))
+        return x, y
+
+
+def _fixed_inputs(gan: GAN, cfg: TrainConfig):
+    """The fixed noise (and labels: row r shows class r) whose samples make comparable frames."""
+    rng = np.random.default_rng([cfg.seed, 2**31 - 1])
+    n = cfg.num_samples
+    z = gan.sample_z(n, rng)
+    y = None
+    if gan.cfg.conditional:
+        k = gan.data.num_classes
+        y = Tensor(backend.to_device(np.repeat(np.arange(k), math.ceil(n / k))[:n], gan.device))
+    return z, y
+
+
+def generate_numpy(gan: GAN, z: Tensor, y: Tensor | None) -> np.ndarray:
+    gan.G.eval()
+    with no_grad():
+        out = backend.to_numpy(gan.generate(z, y).data)
+    gan.G.train()
+    return out
+
+
+def _write_frame(gan: GAN, data: Dataset, cfg: TrainConfig, out: Path, step: int, fixed) -> dict:
+    """Save this step's picture; for 2D mixtures also score mode coverage (2500 samples)."""
+    path = out / "samples" / f"step_{step:07d}.png"
+    if data.kind == "images":
+        nrow = gan.data.num_classes if gan.cfg.conditional else 8
+        viz.save_image_grid(generate_numpy(gan, *fixed), path, nrow=nrow)
+        return {}
+    rng = np.random.default_rng([cfg.seed, step, 99])
+    fake = generate_numpy(gan, gan.sample_z(2500, rng), None)
+    real = data.x[rng.choice(len(data), 2500, replace=False)]
+    if fake.shape[1] == 1:
+        viz.save_1d_hist(real[:, 0], fake[:, 0], path, title=f"{gan.name} step {step}")
+        return {"fake_mean": float(fake.mean()), "fake_std": float(fake.std())}
+    lim = float(np.abs(real).max()) * 1.3
+    viz.save_points_plot(real, fake, path, critic=gan.critic_map, lim=lim, title=f"{gan.name} step {step}")
+    if data.name in MIXTURES:
+        mix = MIXTURES[data.name]
+        return metrics.mode_scores(fake, mix.means, mix.std).as_dict()
+    return {}
+
+
+def _read_metrics(path: Path, before_step: int | None = None) -> list[dict]:
+    if not path.exists():
+        return []
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [r for r in rows if before_step is None or r["step"] <= before_step]
+
+
+def train(gan: GAN, data: Dataset, cfg: TrainConfig, resume: bool = False) -> list[dict]:
+    """Train ``gan`` on ``data`` for ``cfg.steps`` steps, writing into ``cfg.out``; return the metrics."""
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt, log_path = out / "checkpoint.npz", out / "metrics.jsonl"
+    start = 0
+    if resume:
+        if not ckpt.exists():
+            raise FileNotFoundError(f"--resume: no checkpoint at {ckpt}")
+        meta = load_checkpoint(ckpt, gan.modules(), gan.optimizers())
+        gan.load_extra_state(meta.get("extra", {}))
+        start = meta["step"]
+        rows = _read_metrics(log_path, before_step=start)  # drop lines logged after the checkpoint
+        log_path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    elif log_path.exists():
+        log_path.unlink()
+    meta_base = {"variant": gan.name, "config": dataclasses.asdict(gan.cfg), "dataset": data.name,
+                 "data_kind": data.kind, "data_shape": list(data.x.shape[1:]), "num_classes": data.num_classes,
+                 "train": dataclasses.asdict(cfg)}
+    sampler = StepSampler(data, cfg.batch_size, cfg.seed, gan.device)
+    fixed = _fixed_inputs(gan, cfg)
+    bar = _progress(start, cfg)
+    t_last, last_logged = time.perf_counter(), start
+    with open(log_path, "a") as log:
+        for step in range(start, cfg.steps):
+            rng = step_rng(cfg.seed, step)
+            factories.manual_seed(int(rng.integers(2**62)))  # dropout masks of this step
+            row = {}
+            for k in range(gan.n_critic):
+                real, y = sampler.batch(step * gan.n_critic + k)
+                row.update(gan.d_step(real, y, rng))
+            row.update(gan.g_step(real, y, rng))
+            for name, value in row.items():
+                if not math.isfinite(value):
+                    raise TrainingDiverged(
+                        f"{gan.name}: {name} became {value} at step {step + 1}; stopping. The last good "
+                        f"checkpoint ({ckpt}, if any) is kept: lower the learning rate or resume from it.")
+            done = step + 1
+            if done % cfg.log_every == 0 or done == cfg.steps:
+                now = time.perf_counter()
+                row.update(step=done, steps_per_s=(done - last_logged) / max(now - t_last, 1e-9))
+                t_last, last_logged = now, done
+                if done % cfg.sample_every == 0 or done == cfg.steps:
+                    row.update(_write_frame(gan, data, cfg, out, done, fixed))
+                log.write(json.dumps(row) + "\n")
+                log.flush()
+                bar.update(done - bar.n)
+                bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k != "step"}, refresh=False)
+            elif done % cfg.sample_every == 0:
+                _write_frame(gan, data, cfg, out, done, fixed)
+            if done % cfg.checkpoint_every == 0 or done == cfg.steps:
+                save_checkpoint(ckpt, gan.modules(), gan.optimizers(),
+                                {**meta_base, "step": done, "extra": gan.extra_state()})
+    bar.close()
+    rows = _read_metrics(log_path)
+    _final_plots(out, rows)
+    return rows
+
+
+def _progress(start: int, cfg: TrainConfig):
+    from tqdm.auto import tqdm
+    return tqdm(total=cfg.steps, initial=start, disable=not cfg.progress, unit="step", dynamic_ncols=True)
+
+
+def _final_plots(out: Path, rows: list[dict]) -> None:
+    """Loss curves from metrics.jsonl and the GIF of all sample frames (earlier runs' included)."""
+    if rows:
+        names = [k for k in rows[0] if k.endswith("_loss")]
+        viz.save_loss_curves({k: [r[k] for r in rows] for k in names}, [r["step"] for r in rows],
+                             out / "losses.png", smooth=max(1, len(rows) // 50))
+    frames = sorted((out / "samples").glob("step_*.png"))
+    if frames:
+        viz.save_gif([str(f) for f in frames], out / "samples.gif")
