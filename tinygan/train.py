@@ -48,6 +48,9 @@ class TrainConfig:
     progress: bool = True          # tqdm progress bar
 
 
+SHOWN = ("steps_per_s", "modes_captured", "high_quality")  # shown beside the losses in the progress bar
+
+
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
 
@@ -106,7 +109,7 @@ def _write_frame(gan: GAN, data: Dataset, cfg: TrainConfig, out: Path, step: int
         return {}
     rng = np.random.default_rng([cfg.seed, step, 99])
     fake = generate_numpy(gan, gan.sample_z(2500, rng), None)
-    real = data.x[rng.choice(len(data), 2500, replace=False)]
+    real = data.x[rng.choice(len(data), min(2500, len(data)), replace=False)]
     if fake.shape[1] == 1:
         viz.save_1d_hist(real[:, 0], fake[:, 0], path, title=f"{gan.name} step {step}")
         return {"fake_mean": float(fake.mean()), "fake_std": float(fake.std())}
@@ -114,7 +117,8 @@ def _write_frame(gan: GAN, data: Dataset, cfg: TrainConfig, out: Path, step: int
     viz.save_points_plot(real, fake, path, critic=gan.critic_map, lim=lim, title=f"{gan.name} step {step}")
     if data.name in MIXTURES:
         mix = MIXTURES[data.name]
-        return metrics.mode_scores(fake, mix.means, mix.std).as_dict()
+        scores = metrics.mode_scores(fake, mix.means, mix.std).as_dict()
+        return {k: v if math.isfinite(v) else None for k, v in scores.items()}  # JSON has no inf
     return {}
 
 
@@ -172,7 +176,8 @@ def train(gan: GAN, data: Dataset, cfg: TrainConfig, resume: bool = False) -> li
                 log.write(json.dumps(row) + "\n")
                 log.flush()
                 bar.update(done - bar.n)
-                bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k != "step"}, refresh=False)
+                bar.set_postfix({k: f"{v:.3g}" for k, v in row.items()
+                                 if k in SHOWN or k.endswith("loss") and v is not None}, refresh=False)
             elif done % cfg.sample_every == 0:
                 _write_frame(gan, data, cfg, out, done, fixed)
             if done % cfg.checkpoint_every == 0 or done == cfg.steps:

@@ -131,19 +131,19 @@ def dcgan_init(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-def mlp_networks(cfg: GANConfig, data: DataInfo, out_features: int = 1):
+def mlp_networks(cfg: GANConfig, data: DataInfo, z_dim: int):
     """G and D bodies of MLPs: for 2D points (width cfg.hidden) or flattened images (mlp_gan)."""
     d = int(np.prod(data.shape))
     k = (data.num_classes or 0) if cfg.conditional else 0
     if data.kind == "points":
         h = cfg.hidden
-        g = nn.Sequential(nn.Linear(cfg.z_dim + k, h), nn.ReLU(), nn.Linear(h, h), nn.ReLU(),
+        g = nn.Sequential(nn.Linear(z_dim + k, h), nn.ReLU(), nn.Linear(h, h), nn.ReLU(),
                           nn.Linear(h, h), nn.ReLU(), nn.Linear(h, d))
         trunk = nn.Sequential(nn.Linear((d + k) * cfg.pack, h), nn.LeakyReLU(0.2), nn.Linear(h, h),
                               nn.LeakyReLU(0.2), nn.Linear(h, h), nn.LeakyReLU(0.2))
         return g, trunk, h
     # the MLP pair of the reference benchmark `mlp_gan` (Goodfellow et al. 2014 style)
-    g = nn.Sequential(nn.Linear(cfg.z_dim + k, 256), nn.LeakyReLU(0.2), nn.Linear(256, 512), nn.LeakyReLU(0.2),
+    g = nn.Sequential(nn.Linear(z_dim + k, 256), nn.LeakyReLU(0.2), nn.Linear(256, 512), nn.LeakyReLU(0.2),
                       nn.Linear(512, 1024), nn.LeakyReLU(0.2), nn.Linear(1024, d), nn.Tanh(),
                       nn.Unflatten(1, data.shape))
     label_maps = k * int(np.prod(data.shape[1:]))  # a conditional D sees K extra channels
@@ -153,14 +153,14 @@ def mlp_networks(cfg: GANConfig, data: DataInfo, out_features: int = 1):
     return g, trunk, 256
 
 
-def dcgan_networks(cfg: GANConfig, data: DataInfo):
+def dcgan_networks(cfg: GANConfig, data: DataInfo, z_dim: int):
     """The DCGAN pair for 28x28 images (the reference benchmark `dcgan28`)."""
     c = data.shape[0]
     if data.shape[1:] != (28, 28):
         raise ValueError(f"dcgan architecture: expected 28x28 images, got shape {data.shape}")
     k = (data.num_classes or 0) if cfg.conditional else 0
     g = nn.Sequential(
-        nn.Linear(cfg.z_dim + k, 128 * 7 * 7), nn.Unflatten(1, (128, 7, 7)), nn.BatchNorm2d(128), nn.ReLU(),
+        nn.Linear(z_dim + k, 128 * 7 * 7), nn.Unflatten(1, (128, 7, 7)), nn.BatchNorm2d(128), nn.ReLU(),
         nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.ReLU(),  # (N, 64, 14, 14)
         nn.ConvTranspose2d(64, c, 4, 2, 1), nn.Tanh())                        # (N, C, 28, 28)
     norm = [nn.BatchNorm2d(128)] if cfg.d_batchnorm else []
@@ -198,9 +198,9 @@ class GAN:
     def build_networks(self):
         cfg, data = self.cfg, self.data
         if self.arch() == "dcgan":
-            g, trunk, width = dcgan_networks(cfg, data)
+            g, trunk, width = dcgan_networks(cfg, data, self.g_input_dim())
         else:
-            g, trunk, width = mlp_networks(cfg, data)
+            g, trunk, width = mlp_networks(cfg, data, self.g_input_dim())
         mbd = None
         if cfg.minibatch_discrimination:
             mbd = MinibatchDiscrimination(width, cfg.minibatch_discrimination)
@@ -225,8 +225,12 @@ class GAN:
     def n_critic(self) -> int:
         return self.cfg.n_critic
 
+    def g_input_dim(self) -> int:
+        """Size of G's input vector (InfoGAN appends its latent codes to z)."""
+        return self.cfg.z_dim
+
     def noise_shape(self, n: int) -> tuple:
-        return (n, self.cfg.z_dim)
+        return (n, self.g_input_dim())
 
     def sample_z(self, n: int, rng: np.random.Generator) -> Tensor:
         z = rng.standard_normal(self.noise_shape(n)).astype(np.float32)

@@ -1,0 +1,35 @@
+"""Tiny datasets and a helper that builds any variant on them."""
+import numpy as np
+import pytest
+
+import tinygan
+from tinygan.data import Dataset, MIXTURES
+from tinygan.gans import get_variant
+from tinygan.gans.common import DataInfo, config_from
+
+
+@pytest.fixture(scope="session")
+def tiny_points():
+    x = MIXTURES["ring8"].sample(256, np.random.default_rng(0))
+    return Dataset(name="ring8", x=x, y=None, kind="points", num_classes=None)
+
+
+@pytest.fixture(scope="session")
+def tiny_images():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (48, 1, 28, 28)).astype(np.float32)
+    y = rng.integers(0, 10, 48)
+    return Dataset(name="tiny-images", x=x, y=y, kind="images", num_classes=10)
+
+
+@pytest.fixture
+def build():
+    """build(name, data, **config_overrides) -> a seeded GAN of that variant."""
+    return _build
+
+
+def _build(name, data, **overrides):
+    tinygan.manual_seed(0)
+    cls = get_variant(name)
+    cfg = config_from(cls.Config, {"hidden": 32, **overrides} if data.kind == "points" else overrides)
+    return cls(cfg, DataInfo(data.kind, tuple(data.x.shape[1:]), data.num_classes))

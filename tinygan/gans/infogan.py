@@ -1,0 +1,90 @@
+"""InfoGAN (Chen et al. 2016, "InfoGAN: Interpretable Representation Learning by Information
+Maximizing Generative Adversarial Nets").
+
+G's input is split into noise z and a latent code c; G is asked to keep c recoverable from
+its output by maximising a variational lower bound L_I(G, Q) on the mutual information:
+
+    min_{G,Q} max_D  V(D, G) - lambda L_I(G, Q)                                  (Eq. 5)
+    L_I = E_{c ~ P(c), x ~ G(z, c)}[log Q(c | x)] + H(c)                         (Eq. 4)
+
+Q is a small head on D's trunk (Sec. 6). On MNIST the code is one 10-way categorical c_1
+(digit class, without labels) and two continuous c_2, c_3 ~ U(-1, 1) (width, slant),
+lambda = 1 (Sec. 7.1). log Q is a cross entropy for c_1 and a Gaussian log-likelihood with
+fixed unit variance for c_2, c_3. L_I is added to G's loss; the Q head has its own
+optimizer (D's trunk is trained by D's loss only).
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import backend, losses, nn, optim
+from ..tensor import Tensor
+from .common import GAN, GANConfig
+
+
+@dataclass
+class Config(GANConfig):
+    z_dim: int = 62            # noise, as in the paper's MNIST model
+    categories: int = 10       # one categorical code c_1
+    continuous: int = 2        # continuous codes c_2, c_3 ~ U(-1, 1)
+    info_weight: float = 1.0   # lambda
+    lr_g: float = 1e-3         # Sec. 7.1: 1e-3 for G (and Q), 2e-4 for D
+    lr_d: float = 2e-4
+
+
+class InfoGAN(GAN):
+    name = "infogan"
+    Config = Config
+
+    def __init__(self, cfg, data, device="cpu"):
+        super().__init__(cfg, data, device)
+        width = self.D.head.in_features
+        self.Q = nn.Sequential(nn.Linear(width, 128), nn.LeakyReLU(0.2), nn.Linear(128, cfg.categories + cfg.continuous))
+        self.Q.to(device)
+        self.opt_q = optim.Adam(self.Q.parameters(), lr=cfg.lr_g, betas=tuple(cfg.betas))
+
+    def g_input_dim(self) -> int:
+        """G's input is [z, one_hot(c_1), c_2, c_3]."""
+        return self.cfg.z_dim + self.cfg.categories + self.cfg.continuous
+
+    def sample_z(self, n, rng):
+        """[z ~ N(0, I), one_hot(c_1 ~ Cat(K)), c_2.. ~ U(-1, 1)]: the codes ride along in G's input."""
+        k = self.cfg.categories
+        z = rng.standard_normal((n, self.cfg.z_dim))
+        one_hot = np.eye(k)[rng.integers(0, k, n)]
+        cont = rng.uniform(-1, 1, (n, self.cfg.continuous))
+        return Tensor(backend.to_device(np.concatenate([z, one_hot, cont], 1).astype(np.float32), self.device))
+
+    def info_loss(self, fake, z):
+        """-L_I up to the constant H(c): cross entropy of c_1 plus Gaussian NLL of c_2, c_3."""
+        k, zd = self.cfg.categories, self.cfg.z_dim
+        q = self.Q(self.D.features(fake))
+        codes = backend.to_numpy(z.data[:, zd:zd + k]).argmax(1)
+        return (losses.infogan_categorical_loss(q[:, :k], codes)
+                + losses.infogan_continuous_loss(q[:, k:], None, z[:, zd + k:]))
+
+    def g_step(self, real, y, rng):
+        n = real.shape[0]
+        z = self.sample_z(n, rng)
+        self.D.requires_grad_(False)
+        try:
+            self.opt_g.zero_grad()
+            self.opt_q.zero_grad()
+            fake = self.generate(z)
+            adversarial = self.g_loss(fake, None, real)
+            info = self.info_loss(fake, z)
+            (adversarial + self.cfg.info_weight * info).backward()
+        finally:
+            self.D.requires_grad_(True)
+        self.opt_g.step()
+        self.opt_q.step()
+        return {"g_loss": adversarial.item(), "info_loss": info.item()}
+
+    def modules(self):
+        return {**super().modules(), "Q": self.Q}
+
+    def optimizers(self):
+        return {**super().optimizers(), "opt_q": self.opt_q}
+
+
+VARIANT = InfoGAN

@@ -1,0 +1,71 @@
+"""Unrolled GAN (Metz, Poole, Pfau & Sohl-Dickstein 2017, "Unrolled Generative Adversarial Networks").
+
+G is trained against the discriminator it *will face* after K more updates:
+
+    theta_D^0 = theta_D,   theta_D^{k+1} = theta_D^k - eta * dL_D(theta_G, theta_D^k)/dtheta_D^k   (Eq. 5-6)
+    f_K(theta_G, theta_D) = L(theta_G, theta_D^K)                                               (Eq. 7)
+
+and G descends df_K/dtheta_G, which includes how D's updates react to G's samples (Eq. 8,
+the term that discourages mode collapse). We differentiate through the K updates:
+each gradient is taken with ``create_graph=True``, so theta_D^K is a differentiable function
+of G's output. Only G's update uses the unrolled D; D itself is trained normally.
+Defaults as in the paper's 2D mixture experiment: K = 5 (App. A).
+"""
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from .. import losses
+from ..tensor import grad
+from .common import GAN, GANConfig
+
+
+@dataclass
+class Config(GANConfig):
+    unroll_steps: int = 5      # K
+    unroll_lr: float = 1e-2    # eta of the unrolled (plain gradient) updates
+    lr_g: float = 1e-4
+    lr_d: float = 1e-4
+
+
+@contextmanager
+def parameters_replaced(module, tensors: dict):
+    """Run ``module`` with some parameters replaced by arbitrary tensors (torch.func.functional_call)."""
+    owners = []
+    for name, t in tensors.items():
+        *path, leaf = name.split(".")
+        owner = module
+        for part in path:
+            owner = owner._modules[part]
+        owners.append((owner, leaf, owner._parameters[leaf]))
+        owner._parameters[leaf] = t
+    try:
+        yield module
+    finally:
+        for owner, leaf, original in owners:
+            owner._parameters[leaf] = original
+
+
+class UnrolledGAN(GAN):
+    name = "unrolled"
+    Config = Config
+
+    def g_step(self, real, y, rng):
+        n = real.shape[0]
+        fake = self.generate(self.sample_z(n, rng), y)
+        theta = dict(self.D.named_parameters())
+        for _ in range(self.cfg.unroll_steps):       # theta^{k+1} = theta^k - eta grad L_D  (Eq. 6)
+            with parameters_replaced(self.D, theta):
+                loss_d = GAN.d_loss(self, real, fake, y)  # fake is NOT detached: Eq. 8's second term
+            grads = grad(loss_d, list(theta.values()), create_graph=True)
+            theta = {k: p - self.cfg.unroll_lr * g for (k, p), g in zip(theta.items(), grads)}
+        self.opt_g.zero_grad()
+        with parameters_replaced(self.D, theta):     # f_K = L(theta_G, theta_D^K)  (Eq. 7)
+            loss = losses.LOSSES[self.cfg.loss][1](self.D(fake, y))
+        params = list(self.G.parameters())
+        for p, g in zip(params, grad(loss, params)):
+            p.grad = g
+        self.opt_g.step()
+        return {"g_loss": loss.item()}
+
+
+VARIANT = UnrolledGAN
