@@ -1,0 +1,12 @@
+"""tinygan's CUDA kernels: one ``<family>.cu`` source per family and a short CuPy wrapper for each.
+
+    loader.py        load_module(family) -> cupy.RawModule, cached; cuda_sources(); shared checks
+    gemm.py          sgemm(a, b, trans_a, trans_b, alpha, beta, out)
+    conv.py          im2col(x, ...), col2im(cols, x_shape, ...)
+    norm.py          norm_forward(x, gamma, beta, eps, mode), norm_backward(dy, x, mean, rstd, gamma, mode)
+    elementwise.py   bias_act, bias_act_backward, adam_update
+    conv_numba.py    Numba CUDA twins of im2col/col2im (runs in the CUDA simulator without a GPU)
+
+Importing this package (or any wrapper module) needs neither CuPy, a GPU, nvcc nor Numba; CuPy is
+reached through tinygan.backend.cupy() when a kernel is first called.
+"""
