@@ -1,0 +1,256 @@
+"""The functional API, ``tinygan.nn.functional`` (imported as ``F``), as ``torch.nn.functional``.
+
+Same names, argument names, defaults and results as PyTorch. The layers re-exported here are
+ops with their own backward (``ops/``); everything defined here is a short composition of
+those ops, so it is differentiable -- twice -- without a backward of its own.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..factories import default_generator
+from ..ops.conv import conv2d, conv_transpose2d
+from ..ops.elementwise import leaky_relu, relu, sigmoid, softplus, tanh
+from ..ops.matmul import linear
+from ..ops.norm import adaptive_instance_norm, batch_norm, instance_norm, layer_norm
+from ..ops.shape import pad
+from ..tensor import Tensor
+
+__all__ = [
+    "adaptive_instance_norm", "avg_pool2d", "batch_norm", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "conv2d", "conv_transpose2d", "cross_entropy", "dropout", "embedding",
+    "instance_norm", "interpolate", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "mse_loss",
+    "nll_loss", "pad", "relu", "sigmoid", "softmax", "softplus", "tanh",
+]
+
+
+def _tuple(value, n: int, name: str, what: str) -> tuple:
+    """``value`` as an n-tuple: an int (or float) is repeated, a sequence must have length n."""
+    t = tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
+    if len(t) != n:
+        raise ValueError(f"{name}: expected {n} values for {what}, got {value}")
+    return t
+
+
+# ---- activations and regularisation -------------------------------------------------------
+def log_softmax(input: Tensor, dim: int) -> Tensor:
+    """log softmax(x)_i = x_i - log sum_j exp(x_j), through the stable logsumexp."""
+    return input - input.logsumexp(dim, keepdim=True)
+
+
+def softmax(input: Tensor, dim: int) -> Tensor:
+    """softmax(x)_i = exp(x_i) / sum_j exp(x_j) = exp(log_softmax(x)_i), stable for large |x|."""
+    return log_softmax(input, dim).exp()
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Inverted dropout (Srivastava et al. 2014): zero each element with probability p, scale the rest by 1/(1-p).
+
+    The mask is drawn on the CPU from tinygan's default generator (``tinygan.manual_seed``) and
+    moved to the input's device, so a seed gives the same mask on every device.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: probability p must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0  # everything dropped (and 1/(1-p) undefined)
+    keep = default_generator().random(input.shape) >= p  # each element survives with probability 1 - p
+    mask = (keep / (1.0 - p)).astype(input.dtype)
+    if input.device != "cpu":
+        mask = backend.to_device(mask, input.device)
+    return input * Tensor(mask)
+
+
+def embedding(input: Tensor, weight: Tensor) -> Tensor:
+    """Rows of ``weight`` (num_embeddings, embedding_dim) picked by the integer tensor ``input``.
+
+    y = weight[input]: its gradient scatters back into the picked rows, repeated indices adding up.
+    """
+    if input.dtype.kind not in "iu":
+        raise ValueError(f"embedding: input must hold integer indices, got dtype {input.dtype}")
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must have shape (num_embeddings, embedding_dim), got {weight.shape}")
+    return weight[input]
+
+
+# ---- resampling ---------------------------------------------------------------------------
+def interpolate(input: Tensor, size: int | tuple | None = None, scale_factor: float | tuple | None = None,
+                mode: str = "nearest") -> Tensor:
+    """Nearest-neighbour upsampling of (N, C, *spatial) by integer factors (``F.interpolate``).
+
+    Each value is repeated s times along each spatial dim: (N, C, H, W) is viewed as
+    (N, C, H, 1, W, 1), expanded to (N, C, H, s, W, s) and reshaped to (N, C, H*s, W*s).
+    """
+    if mode != "nearest":
+        raise ValueError(f"interpolate: only mode='nearest' is supported, got {mode!r}")
+    if input.ndim < 3:
+        raise ValueError(f"interpolate: expected an input (N, C, *spatial), got shape {input.shape}")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("interpolate: exactly one of size and scale_factor must be given")
+    spatial = input.shape[2:]
+    if size is not None:
+        sizes = _tuple(size, len(spatial), "interpolate", "size")
+        if any(int(s) < n or int(s) % n for s, n in zip(sizes, spatial)):
+            raise ValueError(f"interpolate: size {size} must be an integer multiple of the spatial size {spatial}")
+        factors = tuple(int(s) // n for s, n in zip(sizes, spatial))
+    else:
+        factors = _tuple(scale_factor, len(spatial), "interpolate", "scale_factor")
+        if any(float(s) != int(s) or int(s) < 1 for s in factors):
+            raise ValueError(f"interpolate: scale_factor must be a positive integer, got {scale_factor}")
+        factors = tuple(int(s) for s in factors)
+    lead = input.shape[:2]
+    split = lead + sum(((n, 1) for n in spatial), ())                        # (N, C, H, 1, W, 1)
+    repeated = lead + sum(((n, s) for n, s in zip(spatial, factors)), ())    # (N, C, H, s, W, s)
+    out = lead + tuple(n * s for n, s in zip(spatial, factors))               # (N, C, H*s, W*s)
+    return input.reshape(split).expand(repeated).reshape(out)
+
+
+def avg_pool2d(input: Tensor, kernel_size: int | tuple, stride: int | tuple | None = None,
+               padding: int | tuple = 0) -> Tensor:
+    """Average over kh x kw windows of (N, C, H, W) (``F.avg_pool2d``, count_include_pad=True)."""
+    if input.ndim != 4:
+        raise ValueError(f"avg_pool2d: expected an input (N, C, H, W), got shape {input.shape}")
+    kh, kw = _tuple(kernel_size, 2, "avg_pool2d", "kernel_size")
+    sh, sw = _tuple(kernel_size if stride is None else stride, 2, "avg_pool2d", "stride")
+    ph, pw = _tuple(padding, 2, "avg_pool2d", "padding")
+    if ph > kh // 2 or pw > kw // 2:
+        raise ValueError(f"avg_pool2d: padding {padding} must be at most half the kernel size {kernel_size}")
+    N, C, H, W = input.shape
+    Ho, Wo = (H + 2 * ph - kh) // sh + 1, (W + 2 * pw - kw) // sw + 1
+    if Ho < 1 or Wo < 1:
+        raise ValueError(f"avg_pool2d: kernel_size {kernel_size} is larger than the padded input of shape "
+                         f"{input.shape}")
+    if (sh, sw) == (kh, kw) and ph == pw == 0:
+        # disjoint windows: crop what the last window leaves over, split each axis into (out, k), average
+        x = input if (Ho * kh, Wo * kw) == (H, W) else input[:, :, :Ho * kh, :Wo * kw]
+        return x.reshape(N, C, Ho, kh, Wo, kw).mean((3, 5))
+    # overlapping windows: a convolution of each channel alone with a uniform 1/(kh kw) kernel
+    # (padded zeros count in the average, as count_include_pad=True)
+    xp = backend.xp_of(input.data)
+    weight = Tensor(xp.full((1, 1, kh, kw), 1.0 / (kh * kw), dtype=input.dtype))
+    out = conv2d(input.reshape(N * C, 1, H, W), weight, stride=(sh, sw), padding=(ph, pw))  # (N*C, 1, Ho, Wo)
+    return out.reshape(N, C, Ho, Wo)
+
+
+# ---- losses -------------------------------------------------------------------------------
+def _reduce(name: str, loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _check_same_shape(name: str, input: Tensor, target: Tensor) -> None:
+    if input.shape != target.shape:
+        raise ValueError(f"{name}: target shape {target.shape} must equal input shape {input.shape}")
+
+
+def _log_clamped(x: Tensor) -> Tensor:
+    """max(log x, -100), PyTorch's clamp; x is first floored at the smallest subnormal so log(0)
+    gives a finite value (the -100 clamp then applies) instead of -inf and a NaN gradient."""
+    tiny = float(np.finfo(x.dtype).smallest_subnormal)
+    return x.clamp(min=tiny).log().clamp(min=-100.0)
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                         reduction: str = "mean") -> Tensor:
+    """-w [y log x + (1 - y) log(1 - x)] for probabilities x, each log clamped at -100 as in PyTorch.
+
+    (At x exactly 0 or 1 the clamp makes the gradient 0 where PyTorch returns a large finite one.)
+    """
+    _check_same_shape("binary_cross_entropy", input, target)
+    if bool((input.data < 0).any()) or bool((input.data > 1).any()):
+        raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1")
+    loss = -(target * _log_clamped(input) + (1.0 - target) * _log_clamped(1.0 - input))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce("binary_cross_entropy", loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
+    """BCE of sigmoid(x) written in the logits x: -[p y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))].
+
+    With log sigmoid(x) = -softplus(-x) and log(1 - sigmoid(x)) = -x - softplus(-x) this is
+    (1 - y) x + (1 + (p - 1) y) softplus(-x), finite for logits of any size (p = pos_weight).
+    """
+    _check_same_shape("binary_cross_entropy_with_logits", input, target)
+    log_weight = 1.0 if pos_weight is None else 1.0 + (pos_weight - 1.0) * target
+    loss = (1.0 - target) * input + log_weight * softplus(-input)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce("binary_cross_entropy_with_logits", loss, reduction)
+
+
+def _picked(name: str, input: Tensor, target: Tensor) -> Tensor:
+    """input[i, target[i]] for input (N, C) and integer class indices target (N,)."""
+    if input.ndim != 2 or target.shape != input.shape[:1]:
+        raise ValueError(f"{name}: expected input (N, C) and target (N,), got shapes {input.shape} and {target.shape}")
+    if target.dtype.kind not in "iu":
+        raise ValueError(f"{name}: target must hold integer class indices, got dtype {target.dtype}")
+    C = input.shape[1]
+    if target.numel() and (int(target.data.min()) < 0 or int(target.data.max()) >= C):
+        raise ValueError(f"{name}: target class indices must lie in [0, {C}), got values in "
+                         f"[{int(target.data.min())}, {int(target.data.max())}]")
+    xp = backend.xp_of(input.data)
+    return input[xp.arange(input.shape[0]), target.data]
+
+
+def _nll(name: str, log_p: Tensor, target: Tensor, weight: Tensor | None, reduction: str) -> Tensor:
+    loss = -_picked(name, log_p, target)  # (N,)
+    if weight is None:
+        return _reduce(name, loss, reduction)
+    if weight.shape != log_p.shape[1:]:
+        raise ValueError(f"{name}: weight must have shape {log_p.shape[1:]} (one per class), got {weight.shape}")
+    w = weight[target.data]  # w[y_i]
+    loss = loss * w
+    return loss.sum() / w.sum() if reduction == "mean" else _reduce(name, loss, reduction)
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean") -> Tensor:
+    """Negative log likelihood -w[y_i] input[i, y_i] of log-probabilities input (N, C), classes target (N,).
+
+    With ``weight``, 'mean' divides by sum_i w[y_i] (a weighted mean), as PyTorch.
+    """
+    return _nll("nll_loss", input, target, weight, reduction)
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Cross entropy of logits input (N, C) with class indices target (N,): nll_loss(log_softmax(input)).
+
+    With label_smoothing e the target is (1 - e) one_hot(y) + e / C (Szegedy et al. 2016, Sec. 7),
+    so the loss is (1 - e) nll + (e / C) sum_c -w_c log p_c, reduced as PyTorch does.
+    """
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    log_p = log_softmax(input, -1)
+    nll = _nll("cross_entropy", log_p, target, weight, reduction)
+    if label_smoothing == 0.0:
+        return nll
+    C = input.shape[1]
+    smooth = -(log_p if weight is None else log_p * weight).sum(1)  # (N,): sum_c -w_c log p_c
+    if reduction == "mean" and weight is not None:
+        smooth = smooth.sum() / weight[target.data].sum()
+    else:
+        smooth = _reduce("cross_entropy", smooth, reduction)
+    return (1.0 - label_smoothing) * nll + (label_smoothing / C) * smooth
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """(x - y)^2, reduced."""
+    _check_same_shape("mse_loss", input, target)
+    diff = input - target
+    return _reduce("mse_loss", diff * diff, reduction)
+
+
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """|x - y|, reduced."""
+    _check_same_shape("l1_loss", input, target)
+    return _reduce("l1_loss", (input - target).abs(), reduction)
+
