@@ -82,6 +82,9 @@ def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor filled with ``fill_value``; without dtype it is bool, int64 or float32 as the value (torch.full)."""
+    if dtype is None:
+        dtype = bool if isinstance(fill_value, bool) else np.int64 if isinstance(fill_value, int) else np.float32
     return _make(np.full(_shape((size,)), fill_value, _dtype(dtype)), device, requires_grad)
 
 

@@ -66,15 +66,14 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         x = inputs[i].data
         a = np.zeros(x.shape) if a is None else backend.to_numpy(a.data)
         numeric = np.zeros(x.shape)
-        flat = x.reshape(-1)  # a view: we perturb the input in place and restore it
-        for j in range(flat.size):
-            orig = flat[j].item()
-            flat[j] = orig + eps
+        for j in np.ndindex(x.shape):  # perturb the input in place (any memory layout) and restore it
+            orig = x[j].item()
+            x[j] = orig + eps
             plus = projected()
-            flat[j] = orig - eps
+            x[j] = orig - eps
             minus = projected()
-            flat[j] = orig
-            numeric.reshape(-1)[j] = (plus - minus) / (2 * eps)
+            x[j] = orig
+            numeric[j] = (plus - minus) / (2 * eps)
         bad = np.abs(a - numeric) > atol + rtol * np.abs(numeric)
         if bad.any():
             if not raise_exception:

@@ -280,7 +280,7 @@ def _backprop(roots, root_grads, create_graph: bool, inputs):
     grads = {}
     for r, g in zip(roots, root_grads):
         grads[id(r)] = grads[id(r)] + g if id(r) in grads else g
-    found = {}
+    found, stored = {}, set()
     with set_grad_enabled(create_graph):
         for t in reversed(order):
             g = grads.pop(id(t), None)
@@ -292,7 +292,14 @@ def _backprop(roots, root_grads, create_graph: bool, inputs):
                 if t._ctx is None or id(t) not in reaches:
                     continue
             elif t._ctx is None:
-                t.grad = g if t.grad is None else t.grad + g
+                if t.grad is None:
+                    # g may be a view or shared with another leaf (a + b passes one g to both):
+                    # give the leaf an array of its own unless it is a graph to differentiate.
+                    own = create_graph or (g.data.base is None and id(g) not in stored)
+                    t.grad = g if own else Tensor(g.data.copy())
+                    stored.add(id(t.grad))
+                else:
+                    t.grad = t.grad + g
                 continue
             ctx = t._ctx
             in_grads = ctx.backward(g)

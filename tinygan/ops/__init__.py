@@ -32,7 +32,9 @@ Tensor.__lt__ = lambda a, b: Tensor(a.data < (b.data if isinstance(b, Tensor) el
 Tensor.__le__ = lambda a, b: Tensor(a.data <= (b.data if isinstance(b, Tensor) else b))
 Tensor.__gt__ = lambda a, b: Tensor(a.data > (b.data if isinstance(b, Tensor) else b))
 Tensor.__ge__ = lambda a, b: Tensor(a.data >= (b.data if isinstance(b, Tensor) else b))
-Tensor.__hash__ = object.__hash__
+Tensor.__eq__ = lambda a, b: Tensor(a.data == (b.data if isinstance(b, Tensor) else b))
+Tensor.__ne__ = lambda a, b: Tensor(a.data != (b.data if isinstance(b, Tensor) else b))
+Tensor.__hash__ = object.__hash__  # defining __eq__ would otherwise make tensors unhashable
 
 # ---- methods ----
 Tensor.add, Tensor.sub, Tensor.mul, Tensor.div = E.add, E.sub, E.mul, E.div

@@ -1,6 +1,8 @@
 """Matrix multiplication, the op that carries most of a GAN's FLOPs."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..tensor import Function, Tensor
 from . import dispatch
 from .elementwise import unbroadcast
@@ -26,6 +28,10 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied "
                          f"({a.shape[-1]} != {b.shape[-2 if b.ndim > 1 else 0]})")
+    try:
+        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: batch dims of shapes {a.shape} and {b.shape} are not broadcastable") from None
     if a.ndim == 1:
         return matmul(a.unsqueeze(0), b).squeeze(-2)
     if b.ndim == 1:

@@ -97,7 +97,8 @@ def var(x: Tensor, dim=None, unbiased: bool = True, keepdim: bool = False, *, co
         count *= x.shape[a]
     ddof = (1 if unbiased else 0) if correction is None else correction
     centered = x - mean(x, axes, keepdim=True)
-    return sum(centered * centered, axes, keepdim) * (1.0 / builtins.max(count - ddof, 0))
+    # n - ddof <= 0 divides by zero: nan (or inf), as torch.var, not a ZeroDivisionError
+    return sum(centered * centered, axes, keepdim) / builtins.max(count - ddof, 0)
 
 
 def std(x: Tensor, dim=None, unbiased: bool = True, keepdim: bool = False, *, correction=None) -> Tensor:
