@@ -1,0 +1,187 @@
+"""2-D convolution and its transpose, as im2col + one GEMM (PyTorch's ``conv2d``/``conv_transpose2d``).
+
+A convolution reads, for every output pixel, a C*kh*kw window of the input. ``im2col`` copies
+all windows into the columns of one matrix ``cols`` (C*kh*kw, N*Ho*Wo) (layout in
+``kernels/conv.cu``), so the convolution is the single matrix product W (C_out, C*kh*kw) @ cols.
+Its adjoint ``col2im`` adds columns back onto the pixels they came from.
+
+The three ops form adjoint pairs, each written once (Chainer's ``Convolution2DFunction``,
+``Deconvolution2DFunction`` and ``Convolution2DGradW``; Dumoulin & Visin, "A guide to convolution
+arithmetic for deep learning", 2016):
+
+    conv2d(x, W)            input gradient conv_transpose2d(g, W)    weight gradient Conv2dWeight(x, g)
+    conv_transpose2d(x, W)  input gradient conv2d(g, W)              weight gradient Conv2dWeight(g, x)
+
+Every backward is built from these ops again, so convolutions differentiate twice (WGAN-GP, R1).
+"""
+from __future__ import annotations
+
+from ..tensor import Function, Tensor
+from . import dispatch
+from .shape import pad
+
+
+def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
+    """Output length of a convolution along one axis (the formula in ``torch.nn.Conv2d``'s docs)."""
+    return (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
+
+
+def conv_transpose_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0,
+                               output_padding: int = 0, dilation: int = 1) -> int:
+    """Output length of a transposed convolution along one axis (``torch.nn.ConvTranspose2d``'s docs)."""
+    return (size - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
+
+
+# y = W_mat @ im2col(x), as (N, C_out, Ho, Wo)   (W_mat: W as (C_out, C_in*kh*kw))
+# vjp: (conv_transpose2d(g, W) sized like x, Conv2dWeight(x, g))
+class Conv2d(Function):
+    def forward(self, x, w, stride, padding, dilation, cols=None):
+        self.geometry = {"stride": stride, "padding": padding, "dilation": dilation}
+        (n, _, h, wd), (c_out, _, kh, kw) = x.shape, w.shape
+        ho, wo = (conv_output_size(s, k, *g) for s, k, *g in zip((h, wd), (kh, kw), stride, padding, dilation))
+        # cols may come from the caller (ConvTranspose2d.backward); it is kept for the weight gradient
+        self.cols = dispatch.im2col(x, (kh, kw), stride, padding, dilation) if cols is None else cols
+        y = dispatch.matmul(w.reshape(c_out, -1), self.cols)  # (C_out, N*Ho*Wo)
+        # To NCHW with one transposing copy: it costs 1.8 ms against 60-70 ms for the GEMM on the
+        # DCGAN-64 layer (x (128, 64, 32, 32) -> (128, 128, 16, 16)). A batched GEMM writing NCHW
+        # directly (W @ cols as (K, N, Ho*Wo) transposed) timed the same on the CPU but is not 2-D,
+        # so on the GPU it would bypass tinygan's SGEMM kernel.
+        return y.reshape(c_out, n, ho, wo).transpose(1, 0, 2, 3).copy()
+
+    def backward(self, g):
+        x, w = self.parents
+        gx = gw = None
+        if self.needs_input_grad[0]:
+            gx = ConvTranspose2d.apply(g, w, size=x.shape[2:], **self.geometry)
+        if self.needs_input_grad[1]:
+            gw = Conv2dWeight.apply(x, g, kernel_size=w.shape[2:], cols=self.cols, **self.geometry)
+        return gx, gw
+
+
+# dW = gy_mat @ im2col(x)^T, as (C_out, C_in, kh, kw)   (gy_mat: gy as (C_out, N*Ho*Wo))
+# vjp of g_W: (conv_transpose2d(gy, g_W) sized like x, conv2d(x, g_W))
+class Conv2dWeight(Function):
+    def forward(self, x, gy, kernel_size, stride, padding, dilation, cols=None):
+        self.geometry = {"stride": stride, "padding": padding, "dilation": dilation}
+        if cols is None:
+            cols = dispatch.im2col(x, kernel_size, stride, padding, dilation)
+        c_out = gy.shape[1]
+        gy_mat = gy.transpose(1, 0, 2, 3).reshape(c_out, -1)  # (C_out, N*Ho*Wo), a copy
+        # computed as (cols @ gy_mat^T)^T: the same GEMM with the long N*Ho*Wo axis as K, but
+        # OpenBLAS (2 threads) ran gy_mat @ cols^T 1.8-6x slower on the DCGAN-64 sizes (K = 32768)
+        dw = dispatch.matmul(cols, gy_mat.T)  # (C_in*kh*kw, C_out)
+        return dw.T.reshape(c_out, x.shape[1], *kernel_size)
+
+    def backward(self, g_w):
+        x, gy = self.parents
+        gx = ggy = None
+        if self.needs_input_grad[0]:
+            gx = ConvTranspose2d.apply(gy, g_w, size=x.shape[2:], **self.geometry)
+        if self.needs_input_grad[1]:
+            ggy = Conv2d.apply(x, g_w, **self.geometry)
+        return gx, ggy
+
+
+# y = col2im(W_mat^T @ x_mat) of spatial size `size`   (W_mat: (C_in, C_out*kh*kw), x_mat: (C_in, N*H*W))
+# vjp: (conv2d(g, W), Conv2dWeight(g, x))  -- the weight gradient with input and output swapped
+class ConvTranspose2d(Function):
+    # `size` must be an image that a conv2d with this geometry maps back to exactly (H, W);
+    # conv_transpose2d() pads x to make it so when output_padding >= stride.
+    def forward(self, x, w, size, stride, padding, dilation):
+        self.geometry = {"stride": stride, "padding": padding, "dilation": dilation}
+        (n, c_in, _, _), (_, c_out, kh, kw) = x.shape, w.shape
+        x_mat = x.transpose(1, 0, 2, 3).reshape(c_in, -1)  # (C_in, N*H*W), a copy
+        cols = dispatch.matmul(w.reshape(c_in, -1).T, x_mat)  # (C_out*kh*kw, N*H*W)
+        return dispatch.col2im(cols, (n, c_out, *size), (kh, kw), stride, padding, dilation)
+
+    def backward(self, g):
+        x, w = self.parents
+        # both gradients read the windows of g: cut them once, hand them to both ops
+        cols = dispatch.im2col(g.data, w.shape[2:], **self.geometry)
+        gx = gw = None
+        if self.needs_input_grad[0]:
+            gx = Conv2d.apply(g, w, cols=cols, **self.geometry)
+        if self.needs_input_grad[1]:
+            gw = Conv2dWeight.apply(g, x, kernel_size=w.shape[2:], cols=cols, **self.geometry)
+        return gx, gw
+
+
+# ---- the functional forms (``tinygan.nn.functional`` re-exports them) ----------------------
+def _pair(op: str, name: str, value, low: int) -> tuple:
+    """An int or a pair of ints, as a pair; each at least `low`."""
+    if isinstance(value, str):
+        raise TypeError(f"{op}: string {name} {value!r} is not supported; give an int or a pair of ints")
+    pair = (value, value) if not isinstance(value, (tuple, list)) else tuple(value)
+    if len(pair) != 2 or any(int(v) != v or v < low for v in pair):
+        raise ValueError(f"{op}: {name} must be an int >= {low} or a pair of them, got {value!r}")
+    return tuple(int(v) for v in pair)
+
+
+def _check(op: str, x: Tensor, weight: Tensor, bias: Tensor | None, groups: int, in_axis: int) -> None:
+    """Shapes and dtypes shared by both ops; `in_axis` is the weight axis that holds C_in."""
+    shapes = f"input of shape {x.shape} and weight of shape {weight.shape}"
+    if groups != 1:
+        raise ValueError(f"{op}: only groups=1 is supported, got groups={groups}")
+    if x.ndim != 4 or weight.ndim != 4 or 0 in weight.shape:
+        raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input and a non-empty "
+                         f"4-D weight, got {shapes}")
+    if x.shape[1] != weight.shape[in_axis]:
+        raise ValueError(f"{op}: {shapes} disagree on the input channels "
+                         f"({x.shape[1]} != weight.shape[{in_axis}] = {weight.shape[in_axis]})")
+    c_out = weight.shape[1 - in_axis]
+    if bias is not None and bias.shape != (c_out,):
+        raise ValueError(f"{op}: bias of shape {bias.shape} does not match {shapes} (expected ({c_out},))")
+    dtypes = {t.dtype for t in (x, weight, bias) if t is not None}
+    if len(dtypes) > 1:
+        raise TypeError(f"{op}: input, weight and bias must have one dtype, got {sorted(map(str, dtypes))}")
+
+
+def _output(op: str, x: Tensor, weight: Tensor, size: tuple) -> None:
+    if min(size) < 1:
+        raise ValueError(f"{op}: output size {size} is too small for input of shape {x.shape} "
+                         f"and weight of shape {weight.shape} with this stride, padding and dilation")
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """2-D cross-correlation of input (N, C_in, H, W) with weight (C_out, C_in, kh, kw) plus bias
+    (C_out,), as ``torch.nn.functional.conv2d``; output (N, C_out, Ho, Wo). A 3-D input is one image."""
+    if input.ndim == 3:
+        return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
+    _check("conv2d", input, weight, bias, groups, in_axis=1)
+    stride, dilation = _pair("conv2d", "stride", stride, 1), _pair("conv2d", "dilation", dilation, 1)
+    padding = _pair("conv2d", "padding", padding, 0)
+    size = tuple(conv_output_size(s, k, *g) for s, k, *g in
+                 zip(input.shape[2:], weight.shape[2:], stride, padding, dilation))
+    _output("conv2d", input, weight, size)
+    y = Conv2d.apply(input, weight, stride=stride, padding=padding, dilation=dilation)
+    return y if bias is None else y + bias.reshape(1, -1, 1, 1)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """The transpose (adjoint) of conv2d: input (N, C_in, H, W), weight (C_in, C_out, kh, kw), bias
+    (C_out,), as ``torch.nn.functional.conv_transpose2d`` (note: groups comes before dilation).
+    ``output_padding`` adds rows/columns at the bottom/right of the output (to undo the rounding of
+    a strided conv2d); it must be smaller than stride or dilation."""
+    op = "conv_transpose2d"
+    if input.ndim == 3:
+        return conv_transpose2d(input.unsqueeze(0), weight, bias, stride, padding, output_padding, groups,
+                                dilation).squeeze(0)
+    _check(op, input, weight, bias, groups, in_axis=0)
+    stride, dilation = _pair(op, "stride", stride, 1), _pair(op, "dilation", dilation, 1)
+    padding, output_padding = _pair(op, "padding", padding, 0), _pair(op, "output_padding", output_padding, 0)
+    for o, s, d in zip(output_padding, stride, dilation):
+        if o >= s and o >= d:
+            raise ValueError(f"{op}: output_padding {output_padding} must be smaller than either "
+                             f"stride {stride} or dilation {dilation}")
+    size = tuple(conv_transpose_output_size(s, k, *g) for s, k, *g in
+                 zip(input.shape[2:], weight.shape[2:], stride, padding, output_padding, dilation))
+    _output(op, input, weight, size)
+    # A conv2d of the output reads H + output_padding // stride rows: with output_padding >= stride
+    # (possible when dilation > stride) x gets that many zero rows (columns) at the bottom (right).
+    extra_h, extra_w = (o // s for o, s in zip(output_padding, stride))
+    if extra_h or extra_w:
+        input = pad(input, (0, extra_w, 0, extra_h))
+    y = ConvTranspose2d.apply(input, weight, size=size, stride=stride, padding=padding, dilation=dilation)
+    return y if bias is None else y + bias.reshape(1, -1, 1, 1)
