@@ -188,7 +188,7 @@ class Tensor:
     def to(self, target) -> "Tensor":
         """``to('cuda')``, ``to('cpu')`` or ``to(dtype)``: a differentiable copy (self if nothing changes)."""
         from .ops.elementwise import Cast, ToDevice  # ops import this module
-        if isinstance(target, str) or target is None:
+        if target is None or (isinstance(target, str) and target.split(":")[0] in backend.DEVICES):
             device = backend.check_device(target)
             return self if device == self.device else ToDevice.apply(self, device=device)
         dtype = np.dtype(target)

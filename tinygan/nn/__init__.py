@@ -1,0 +1,18 @@
+"""Neural-network layers and the functional API (``tinygan.nn.functional``), as ``torch.nn``.
+
+``module.py`` holds Module, Parameter and the containers; the layers live in one file per
+family (linear, conv, norm, activation, misc); ``init.py`` holds the initialisations.
+"""
+from . import functional, init
+from .activation import LeakyReLU, ReLU, Sigmoid, Tanh
+from .conv import Conv2d, ConvTranspose2d
+from .linear import Identity, Linear
+from .misc import Dropout, Embedding, Flatten, ReflectionPad2d, Unflatten, Upsample
+from .module import Module, ModuleList, Parameter, Sequential
+from .norm import AdaIN, BatchNorm1d, BatchNorm2d, InstanceNorm2d, LayerNorm
+
+__all__ = [
+    "AdaIN", "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dropout", "Embedding", "Flatten",
+    "Identity", "InstanceNorm2d", "LayerNorm", "LeakyReLU", "Linear", "Module", "ModuleList", "Parameter",
+    "ReLU", "ReflectionPad2d", "Sequential", "Sigmoid", "Tanh", "Unflatten", "Upsample", "functional", "init",
+]
