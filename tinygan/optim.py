@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from . import backend
+from .ops import dispatch
 from .tensor import Tensor, enable_grad, no_grad
 
 
@@ -322,10 +323,9 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = xp.zeros_like(p)
         state["step"] += 1
         t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
-        if backend.is_cupy_array(p) and p.dtype == g.dtype == np.float32 and not (group["amsgrad"]
-                                                                                   or group["maximize"]):
-            from .kernels.elementwise import adam_update  # fused: one launch updates p, m and v
-            adam_update(p, g, m, v, lr, beta1, beta2, eps, weight_decay, t)
+        if not (group["amsgrad"] or group["maximize"]) and p.dtype == g.dtype:
+            # the hot path: one fused pass over p, g, m, v (a CUDA kernel or a Numba loop)
+            dispatch.adam_update(p, g, m, v, lr, beta1, beta2, eps, weight_decay, t)
             return
         if group["maximize"]:
             g = -g

@@ -11,11 +11,17 @@ from .. import backend
 
 def matmul(a, b):
     """a @ b for arrays with NumPy's matmul semantics (batched when ndim > 2)."""
-    if backend.is_cupy_array(a) and not backend.cublas_enabled():
-        if a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype == "float32":
-            from ..kernels.gemm import sgemm
-            return sgemm(a, b)
+    if (backend.is_cupy_array(a) and not backend.cublas_enabled() and a.ndim == b.ndim == 2
+            and a.dtype == b.dtype == "float32"):
+        from ..kernels.gemm import sgemm
+        # a transposed view of a contiguous array is passed as the transpose flag, not copied
+        ta, tb = _is_transposed(a), _is_transposed(b)
+        return sgemm(a.T if ta else a, b.T if tb else b, trans_a=ta, trans_b=tb)
     return a @ b
+
+
+def _is_transposed(a) -> bool:
+    return not a.flags.c_contiguous and a.T.flags.c_contiguous
 
 
 def im2col(x, kernel_size: tuple, stride: tuple, padding: tuple, dilation: tuple):
@@ -66,3 +72,13 @@ def _col2im_strided(cols, x_shape, kernel_size, stride, padding, dilation):
         for j in range(kw):
             buf[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw] += blocks[:, i, j]
     return buf[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3).copy()
+
+
+def adam_update(p, g, m, v, lr: float, beta1: float, beta2: float, eps: float, weight_decay: float,
+                step: int) -> None:
+    """Adam's update of p, m, v in place in one fused pass (torch.optim.Adam's arithmetic)."""
+    if backend.is_cupy_array(p) and p.dtype == "float32":
+        from ..kernels.elementwise import adam_update as kernel
+    else:
+        from ..kernels.cpu_numba import adam_update as kernel
+    kernel(p, g, m, v, lr, beta1, beta2, eps, weight_decay, step)

@@ -39,6 +39,23 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     return MatMul.apply(a, b)
 
 
+# y = x W^T + b   (x: (B, in), W: (out, in), b: (out,))
+# vjp: (g W, g^T x, sum of g over the batch)
+class Linear(Function):
+    def forward(self, x, w, b=None):
+        y = dispatch.matmul(x, w.T)
+        if b is not None:
+            y += b  # y is a fresh array: add the bias in place, no second pass
+        return y
+
+    def backward(self, g):
+        x, w = self.parents[:2]
+        gx = g @ w if self.needs_input_grad[0] else None
+        gw = g.transpose(0, 1) @ x if self.needs_input_grad[1] else None
+        gb = g.sum(0) if len(self.parents) > 2 and self.needs_input_grad[2] else None
+        return gx, gw, gb
+
+
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x W^T + b  (``F.linear``): x (..., in), W (out, in), b (out,)."""
     if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
@@ -46,5 +63,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                          f"(expected input (..., {weight.shape[1] if weight.ndim == 2 else '?'}))")
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ValueError(f"linear: bias of shape {bias.shape} does not match weight of shape {weight.shape}")
-    y = matmul(x, weight.transpose(0, 1))
-    return y if bias is None else y + bias
+    lead = x.shape[:-1]
+    x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])  # (B, in) with B = prod(lead)
+    y = Linear.apply(x2, weight) if bias is None else Linear.apply(x2, weight, bias)
+    return y if x.ndim == 2 else y.reshape(lead + (weight.shape[0],))
