@@ -11,7 +11,7 @@ setup(
     packages=["tinygan", "tinygan.ops", "tinygan.nn", "tinygan.gans", "tinygan.kernels"],
     package_dir={"tinygan.kernels": "kernels"},
     package_data={"tinygan.kernels": ["*.cu"]},
-    install_requires=["numpy>=1.24", "matplotlib>=3.6", "tqdm>=4.60", "pillow>=9.0"],
+    install_requires=["numpy>=1.24", "numba>=0.59", "matplotlib>=3.6", "tqdm>=4.60", "pillow>=9.0"],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6.80", "numba>=0.59", "numba-cuda>=0.4"],
         "cuda12": ["cupy-cuda12x>=13", "numba-cuda>=0.4"],
