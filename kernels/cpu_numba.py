@@ -32,3 +32,64 @@ def adam_update(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, lr: 
     f = p.dtype.type  # float32 scalars keep a float32 update in float32, so it vectorises
     _adam(p.reshape(-1), np.ascontiguousarray(g, dtype=p.dtype).reshape(-1), m.reshape(-1), v.reshape(-1),
           f(lr / (1 - beta1 ** step)), f(beta1), f(beta2), f(eps), f(weight_decay), f(math.sqrt(1 - beta2 ** step)))
+
+
+# im2col / col2im on the CPU, the layout of kernels/conv.cu:
+#   cols[(c*kh + i)*kw + j, (n*Ho + oh)*Wo + ow] = x[n, c, oh*sh - ph + i*dh, ow*sw - pw + j*dw]
+# Parallel over channels c (prange): every thread owns the rows of cols, and the plane of x,
+# that belong to its channel, so col2im's additions never race.
+@numba.njit(cache=True, parallel=True)
+def _im2col(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
+    n_, c_, h_, w_ = x.shape
+    for c in numba.prange(c_):
+        for i in range(kh):
+            for j in range(kw):
+                r = (c * kh + i) * kw + j
+                for n in range(n_):
+                    for oh in range(ho):
+                        ih = oh * sh - ph + i * dh
+                        q = (n * ho + oh) * wo
+                        if ih < 0 or ih >= h_:
+                            cols[r, q:q + wo] = 0
+                            continue
+                        for ow in range(wo):
+                            iw = ow * sw - pw + j * dw
+                            cols[r, q + ow] = x[n, c, ih, iw] if 0 <= iw < w_ else 0
+
+
+@numba.njit(cache=True, parallel=True)
+def _col2im(cols, x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
+    n_, c_, h_, w_ = x.shape
+    for c in numba.prange(c_):
+        x[:, c] = 0
+        for i in range(kh):
+            for j in range(kw):
+                r = (c * kh + i) * kw + j
+                for n in range(n_):
+                    for oh in range(ho):
+                        ih = oh * sh - ph + i * dh
+                        if ih < 0 or ih >= h_:
+                            continue
+                        q = (n * ho + oh) * wo
+                        for ow in range(wo):
+                            iw = ow * sw - pw + j * dw
+                            if 0 <= iw < w_:
+                                x[n, c, ih, iw] += cols[r, q + ow]
+
+
+def im2col(x: np.ndarray, kernel_size, stride, padding, dilation) -> np.ndarray:
+    """cols (C*kh*kw, N*Ho*Wo) of a contiguous x (N, C, H, W)."""
+    (n, c, h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = x.shape, kernel_size, stride, padding, dilation
+    ho, wo = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1, (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    cols = np.empty((c * kh * kw, n * ho * wo), dtype=x.dtype)
+    _im2col(np.ascontiguousarray(x), cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo)
+    return cols
+
+
+def col2im(cols: np.ndarray, x_shape, kernel_size, stride, padding, dilation) -> np.ndarray:
+    """x (N, C, H, W) with every entry of cols added onto the pixel im2col read it from."""
+    (n, c, h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = x_shape, kernel_size, stride, padding, dilation
+    ho, wo = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1, (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    x = np.empty((n, c, h, w), dtype=cols.dtype)
+    _col2im(np.ascontiguousarray(cols), x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo)
+    return x

@@ -241,3 +241,17 @@ def test_gpu_matches_cpu(dtype):
         np.testing.assert_allclose(y_gpu.detach().cpu().numpy(), y_cpu.detach().numpy(), rtol=tol, atol=tol)
         for a, b in zip(gpu, cpu):
             np.testing.assert_allclose(a.grad.cpu().numpy(), b.grad.numpy(), rtol=tol, atol=tol * 10)
+
+
+
+@settings(deadline=None, max_examples=40)
+@given(geometries(), st.integers(0, 2**16))
+def test_cpu_numba_im2col_col2im_match_the_strided_numpy_versions(g, seed):
+    """The Numba CPU loops (the default on the CPU) equal the NumPy stride-trick formulation."""
+    from tinygan.kernels import cpu_numba
+    x, _, _ = arrays(g, False, seed)
+    geo = (g["kernel"], g["stride"], g["padding"], g["dilation"])
+    cols = dispatch._im2col_strided(x, *geo)
+    np.testing.assert_array_equal(cpu_numba.im2col(x, *geo), cols)
+    np.testing.assert_allclose(cpu_numba.col2im(cols, x.shape, *geo), dispatch._col2im_strided(cols, x.shape, *geo),
+                               rtol=1e-12, atol=1e-12)

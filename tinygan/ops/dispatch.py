@@ -30,6 +30,9 @@ def im2col(x, kernel_size: tuple, stride: tuple, padding: tuple, dilation: tuple
     if backend.is_cupy_array(x) and x.dtype == "float32":
         from ..kernels.conv import im2col as kernel
         return kernel(x, kernel_size, stride, padding, dilation)
+    if not backend.is_cupy_array(x):  # one parallel pass in Numba: 2-4x the strided copy below
+        from ..kernels.cpu_numba import im2col as cpu_kernel
+        return cpu_kernel(x, kernel_size, stride, padding, dilation)
     return _im2col_strided(x, kernel_size, stride, padding, dilation)
 
 
@@ -38,11 +41,15 @@ def col2im(cols, x_shape: tuple, kernel_size: tuple, stride: tuple, padding: tup
     if backend.is_cupy_array(cols) and cols.dtype == "float32":
         from ..kernels.conv import col2im as kernel
         return kernel(cols, x_shape, kernel_size, stride, padding, dilation)
+    if not backend.is_cupy_array(cols):
+        from ..kernels.cpu_numba import col2im as cpu_kernel
+        return cpu_kernel(cols, x_shape, kernel_size, stride, padding, dilation)
     return _col2im_strided(cols, x_shape, kernel_size, stride, padding, dilation)
 
 
 def _im2col_strided(x, kernel_size, stride, padding, dilation):
-    # The (C, kh, kw, N, Ho, Wo) windows are a strided view of the zero-padded input (no copy);
+    # For CuPy float64 arrays (and as the reference the Numba loop is tested against):
+    # the (C, kh, kw, N, Ho, Wo) windows are a strided view of the zero-padded input (no copy);
     # one copy lays them out as cols. Works for numpy and cupy alike.
     xp = backend.xp_of(x)
     (n, c, h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = x.shape, kernel_size, stride, padding, dilation
