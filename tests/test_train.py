@@ -64,3 +64,13 @@ def test_resume_without_checkpoint_is_a_clear_error(ring, tmp_path):
 def test_batch_larger_than_dataset_is_rejected(ring, tmp_path):
     with pytest.raises(ValueError, match="larger than the dataset"):
         train(_gan(ring), ring, TrainConfig(steps=2, batch_size=10_000, out=str(tmp_path), progress=False))
+
+
+def test_conditional_sample_grid_has_one_row_per_class():
+    from tinygan.train import GRID_ROW, _fixed_inputs
+    tinygan.manual_seed(0)
+    cls = get_variant("cgan")
+    gan = cls(cls.Config(), DataInfo("images", (1, 28, 28), 10))
+    z, y = _fixed_inputs(gan, TrainConfig())
+    assert z.shape == (10 * GRID_ROW, gan.cfg.z_dim)
+    np.testing.assert_array_equal(y.numpy().reshape(10, GRID_ROW), np.arange(10)[:, None].repeat(GRID_ROW, 1))

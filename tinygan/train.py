@@ -48,6 +48,7 @@ class TrainConfig:
     progress: bool = True          # tqdm progress bar
 
 
+GRID_ROW = 8  # images per row of the sample grid
 SHOWN = ("steps_per_s", "modes_captured", "high_quality")  # shown beside the losses in the progress bar
 
 
@@ -83,13 +84,11 @@ class StepSampler:
 def _fixed_inputs(gan: GAN, cfg: TrainConfig):
     """The fixed noise (and labels: row r shows class r) whose samples make comparable frames."""
     rng = np.random.default_rng([cfg.seed, 2**31 - 1])
-    n = cfg.num_samples
-    z = gan.sample_z(n, rng)
-    y = None
-    if gan.cfg.conditional:
-        k = gan.data.num_classes
-        y = Tensor(backend.to_device(np.repeat(np.arange(k), math.ceil(n / k))[:n], gan.device))
-    return z, y
+    if not gan.cfg.conditional:
+        return gan.sample_z(cfg.num_samples, rng), None
+    k = gan.data.num_classes  # one row of GRID_ROW samples per class: row r shows class r
+    y = Tensor(backend.to_device(np.repeat(np.arange(k), GRID_ROW), gan.device))
+    return gan.sample_z(k * GRID_ROW, rng), y
 
 
 def generate_numpy(gan: GAN, z: Tensor, y: Tensor | None) -> np.ndarray:
@@ -104,8 +103,7 @@ def _write_frame(gan: GAN, data: Dataset, cfg: TrainConfig, out: Path, step: int
     """Save this step's picture; for 2D mixtures also score mode coverage (2500 samples)."""
     path = out / "samples" / f"step_{step:07d}.png"
     if data.kind == "images":
-        nrow = gan.data.num_classes if gan.cfg.conditional else 8
-        viz.save_image_grid(generate_numpy(gan, *fixed), path, nrow=nrow)
+        viz.save_image_grid(generate_numpy(gan, *fixed), path, nrow=GRID_ROW)
         return {}
     rng = np.random.default_rng([cfg.seed, step, 99])
     fake = generate_numpy(gan, gan.sample_z(2500, rng), None)
