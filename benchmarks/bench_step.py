@@ -57,7 +57,7 @@ def worker(lib_name: str, workload: str, device: str, steps: int, warmup: int) -
 
     rng = np.random.default_rng(0)
     batch, _, shape = WORKLOADS[workload]
-    step, G, D = make_step(lib, workload, device)
+    step, _, _ = make_step(lib, workload, device)
     real = lib.tensor(rng.uniform(-1, 1, (batch,) + shape).astype(np.float32), device=device)
     zs = [lib.tensor(rng.standard_normal(noise_shape(workload)).astype(np.float32), device=device)
           for _ in range(4)]
@@ -86,7 +86,7 @@ def worker(lib_name: str, workload: str, device: str, steps: int, warmup: int) -
 def run_child(lib_name: str, workload: str, args) -> dict | None:
     cmd = [sys.executable, __file__, "--worker", lib_name, "--workloads", workload, "--device", args.device,
            "--steps", str(args.steps or DEFAULT_STEPS[workload]), "--warmup", str(args.warmup)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         print(f"[{lib_name} {workload}] failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
         return None
@@ -137,7 +137,7 @@ def main(argv=None) -> int:
         results[workload] = best
         t, pt = best.get("tinygan"), best.get("torch")
         ratio = f"{pt['ms'] / t['ms']:.2f}" if t and pt else "-"
-        fmt = lambda r, k, f: f % r[k] if r else "-"  # noqa: E731
+        fmt = lambda r, k, f: f % r[k] if r else "-"
         print(f"| {workload} | {fmt(t, 'ms', '%.1f')} | {fmt(pt, 'ms', '%.1f')} | {ratio} | "
               f"{fmt(t, 'peak_mb', '%.0f')} | {fmt(pt, 'peak_mb', '%.0f')} |", flush=True)
     if args.json:

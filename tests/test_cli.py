@@ -9,7 +9,7 @@ from tinygan.cli import main
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "tinygan", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "tinygan", *args], capture_output=True, text=True, timeout=300, check=False)
 
 
 def test_list_names_every_variant(capsys):

@@ -21,7 +21,7 @@ def test_gan_matches_a_1d_gaussian(tmp_path):
     data = get_dataset("gaussian1d", n=20000)
     tinygan.manual_seed(0)
     cls = get_variant("gan")
-    cfg = config_from(cls.Config, dict(hidden=32, z_dim=4, lr_g=1e-3, lr_d=1e-3))
+    cfg = config_from(cls.Config, {"hidden": 32, "z_dim": 4, "lr_g": 1e-3, "lr_d": 1e-3})
     gan = cls(cfg, DataInfo("points", (1,), None))
     train(gan, data, TrainConfig(steps=1500, batch_size=256, out=str(tmp_path), progress=False,
                                  sample_every=1500, log_every=100))

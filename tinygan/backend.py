@@ -33,7 +33,7 @@ def _try_cupy():
             if cupy.cuda.runtime.getDeviceCount() < 1:
                 raise RuntimeError("CuPy found no CUDA device")
             _cupy = cupy
-        except Exception as e:  # ImportError, CUDARuntimeError, ...
+        except Exception as e:  # noqa: BLE001  (ImportError, CUDARuntimeError, ...: any failure means no GPU)
             _cupy_error = f"{type(e).__name__}: {e}"
     return _cupy
 

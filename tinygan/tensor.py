@@ -64,7 +64,7 @@ class Function:
     needs_input_grad: tuple
 
     @classmethod
-    def apply(cls, *inputs: "Tensor", **options) -> "Tensor":
+    def apply(cls, *inputs: Tensor, **options) -> Tensor:
         fn = cls()
         data = [t.data for t in inputs]
         _check_same_device(cls.__name__, inputs)
@@ -79,13 +79,13 @@ class Function:
         return out
 
     @property
-    def output(self) -> "Tensor":
+    def output(self) -> Tensor:
         return self._output_ref()
 
     def forward(self, *arrays, **options):
         raise NotImplementedError
 
-    def backward(self, grad: "Tensor"):
+    def backward(self, grad: Tensor):
         raise NotImplementedError
 
 
@@ -100,7 +100,7 @@ def _check_same_device(op: str, inputs) -> None:
 class Tensor:
     """An n-dimensional array with an optional gradient history (PyTorch's ``torch.Tensor``)."""
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "__weakref__")
+    __slots__ = ("__weakref__", "_ctx", "data", "grad", "requires_grad")
     __array_priority__ = 1000  # numpy_array * tensor -> Tensor.__rmul__
 
     def __init__(self, data, requires_grad: bool = False, _ctx: Function | None = None):
@@ -171,21 +171,21 @@ class Tensor:
     def tolist(self):
         return backend.to_numpy(self.data).tolist()
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """The same values, cut from the graph."""
         return Tensor(self.data)
 
-    def detach_(self) -> "Tensor":
+    def detach_(self) -> Tensor:
         self._ctx, self.requires_grad = None, False
         return self
 
-    def requires_grad_(self, mode: bool = True) -> "Tensor":
+    def requires_grad_(self, mode: bool = True) -> Tensor:
         if not self.is_leaf:
             raise RuntimeError("requires_grad_(): only leaf tensors can change requires_grad")
         self.requires_grad = mode
         return self
 
-    def to(self, target) -> "Tensor":
+    def to(self, target) -> Tensor:
         """``to('cuda')``, ``to('cpu')`` or ``to(dtype)``: a differentiable copy (self if nothing changes)."""
         from .ops.elementwise import Cast, ToDevice  # ops import this module
         if target is None or (isinstance(target, str) and target.split(":")[0] in backend.DEVICES):
@@ -194,19 +194,19 @@ class Tensor:
         dtype = np.dtype(target)
         return self if dtype == self.dtype else Cast.apply(self, dtype=dtype)
 
-    def cpu(self) -> "Tensor":
+    def cpu(self) -> Tensor:
         return self.to("cpu")
 
-    def cuda(self) -> "Tensor":
+    def cuda(self) -> Tensor:
         return self.to("cuda")
 
-    def float(self) -> "Tensor":
+    def float(self) -> Tensor:
         return self.to(np.float32)
 
-    def double(self) -> "Tensor":
+    def double(self) -> Tensor:
         return self.to(np.float64)
 
-    def long(self) -> "Tensor":
+    def long(self) -> Tensor:
         return self.to(np.int64)
 
     def __bool__(self) -> bool:
@@ -219,7 +219,7 @@ class Tensor:
         return int(self.item())
 
     # ---- autograd ---------------------------------------------------------------------
-    def backward(self, gradient: "Tensor | None" = None, retain_graph=None, create_graph: bool = False) -> None:
+    def backward(self, gradient: Tensor | None = None, retain_graph=None, create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (as ``torch.Tensor.backward``).
 
         ``gradient`` is required unless self holds a single element. Graphs are kept (never

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import tinygan
-from tinygan.data import Dataset, MIXTURES
+from tinygan.data import MIXTURES, Dataset
 from tinygan.gans import get_variant
 from tinygan.gans.common import DataInfo, config_from
 

@@ -26,8 +26,8 @@ def _losses(out):
 def test_variant_trains_and_resumes_exactly(name, kind, tiny_points, tiny_images, tmp_path, build):
     data = _data(kind, tiny_points, tiny_images)
     batch = 16
-    cfg = dict(steps=4, batch_size=batch, seed=3, log_every=1, sample_every=1000, checkpoint_every=2,
-               progress=False)
+    cfg = {"steps": 4, "batch_size": batch, "seed": 3, "log_every": 1, "sample_every": 1000, "checkpoint_every": 2,
+               "progress": False}
     # uninterrupted run
     gan = build(name, data)
     before = {k: v.data.copy() for k, v in gan.G.named_parameters()}

@@ -54,7 +54,7 @@ class Extreme(Function):
         return g.reshape(self.kept).expand(self.in_shape) * Tensor(self.share)
 
 
-def sum(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001 (PyTorch's name)
+def sum(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return Sum.apply(x, axes=_axes(dim, x.ndim), keepdim=keepdim)
 
 
@@ -68,12 +68,12 @@ def _extreme(x: Tensor, dim, keepdim: bool, largest: bool):
     return MaxMin(values, Tensor(xp.expand_dims(idx, axes[0]) if keepdim else idx))
 
 
-def max(x: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
+def max(x: Tensor, dim=None, keepdim: bool = False):
     """``max(x)`` -> Tensor; ``max(x, dim)`` -> (values, indices), as in PyTorch."""
     return _extreme(x, dim, keepdim, largest=True)
 
 
-def min(x: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
+def min(x: Tensor, dim=None, keepdim: bool = False):
     return _extreme(x, dim, keepdim, largest=False)
 
 
