@@ -13,13 +13,12 @@ never a torn one.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from .fileio import write_atomically
 from .optim import flatten_state_dict, unflatten_state_dict
 
 FORMAT_VERSION = 1
@@ -27,8 +26,6 @@ FORMAT_VERSION = 1
 
 def save_checkpoint(path, modules: dict, optimizers: dict, meta: dict) -> Path:
     """Write modules' and optimizers' states and a JSON-able ``meta`` dict to ``path`` atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {}
     for name, module in modules.items():
         for key, value in module.state_dict().items():
@@ -37,18 +34,7 @@ def save_checkpoint(path, modules: dict, optimizers: dict, meta: dict) -> Path:
         for key, value in flatten_state_dict(opt.state_dict()).items():
             arrays[f"{name}/{key}"] = value
     arrays["meta"] = np.array(json.dumps({"format": FORMAT_VERSION, **meta}))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return write_atomically(path, lambda tmp: np.savez(tmp, **arrays))
 
 
 def read_checkpoint(path) -> tuple[dict, dict]:

@@ -14,7 +14,6 @@ around and between them. The critic heat map behind a 2D scatter follows GAN Lab
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -23,29 +22,15 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
+from .fileio import write_atomically
+
 PathLike = str | os.PathLike
 REAL_COLOR, FAKE_COLOR = "black", "tab:orange"
 
 
-def _write_atomically(path: PathLike, write: Callable[[str], None]) -> Path:
-    """Call ``write(tmp)`` on a temporary file in ``path``'s directory, then move it onto ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)       # atomic on POSIX and Windows when on the same filesystem
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
 def _save_figure(fig: Figure, path: PathLike) -> Path:
     FigureCanvasAgg(fig)            # attach an Agg canvas explicitly; no pyplot state involved
-    return _write_atomically(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    return write_atomically(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
 
 
 def image_grid(images: np.ndarray, nrow: int = 8) -> np.ndarray:
@@ -80,7 +65,7 @@ def image_grid(images: np.ndarray, nrow: int = 8) -> np.ndarray:
 def save_image_grid(images: np.ndarray, path: PathLike, nrow: int = 8) -> Path:
     """Write ``image_grid(images, nrow)`` as a PNG at ``path``."""
     grid = image_grid(images, nrow)
-    return _write_atomically(path, lambda tmp: Image.fromarray(grid).save(tmp, format="PNG"))
+    return write_atomically(path, lambda tmp: Image.fromarray(grid).save(tmp, format="PNG"))
 
 
 def _moving_average(values: np.ndarray, window: int) -> np.ndarray:
@@ -193,7 +178,7 @@ def save_gif(frames: Sequence[np.ndarray | PathLike], path: PathLike, duration_m
     sizes = {im.size for im in pictures}
     if len(sizes) != 1:
         raise ValueError(f"save_gif: expected all frames to share one size, got (W, H) sizes {sizes}")
-    return _write_atomically(path, lambda tmp: pictures[0].save(
+    return write_atomically(path, lambda tmp: pictures[0].save(
         tmp, format="GIF", save_all=True, append_images=pictures[1:], duration=duration_ms, loop=0))
 
 
