@@ -191,7 +191,11 @@ class Tensor:
         if target is None or (isinstance(target, str) and target.split(":")[0] in backend.DEVICES):
             device = backend.check_device(target)
             return self if device == self.device else ToDevice.apply(self, device=device)
-        dtype = np.dtype(target)
+        try:
+            dtype = np.dtype(target)
+        except TypeError:
+            raise ValueError(f"to: unknown device or dtype {target!r}; expected one of "
+                             f"{backend.DEVICES} or a dtype such as 'float32'") from None
         return self if dtype == self.dtype else Cast.apply(self, dtype=dtype)
 
     def cpu(self) -> Tensor:
