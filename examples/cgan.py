@@ -8,7 +8,7 @@ in which row r asks for digit r and column c reuses one noise vector z_c: the la
 class, z sets the style (thickness, slant) shared along each column.
 
 Needs MNIST: set TINYGAN_DATA to a folder holding mnist/*.gz (else tinygan downloads it).
-About 5 steps/s on a 2-core CPU: the default 1000 steps take ~4 minutes.
+About 5 steps/s on a 2-core CPU: the default 1000 steps take 4-5 minutes.
 """
 from pathlib import Path
 

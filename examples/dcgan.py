@@ -8,7 +8,7 @@ space as in the paper's Sec. 6.1: points on a straight line between two z give d
 morph smoothly into each other, a sign that G has not memorised the training images.
 
 Needs MNIST: set TINYGAN_DATA to a folder holding mnist/*.gz (else tinygan downloads it into
-~/.cache/tinygan). About 5 steps/s on a 2-core CPU: the default 1000 steps take ~4 minutes.
+~/.cache/tinygan). About 5 steps/s on a 2-core CPU: the default 1000 steps take 4-5 minutes.
 """
 from pathlib import Path
 

@@ -9,7 +9,7 @@ class and c_2, c_3 the slant and width (Fig. 2 of the paper).
 This script trains InfoGAN, checks how often Q recovers c_1, and draws latent traversals with z
 fixed: row r sets c_1 = r, column j sweeps c_2 (then c_3) from -1 to 1. The rows come out in
 no particular digit order: the model was never given labels. Codes need a few thousand steps
-to become clean; the default 1000 (~6 minutes on a 2-core CPU) shows them forming.
+to become clean; the default 1000 (~5 minutes on a 2-core CPU) shows them forming.
 
 Needs MNIST: set TINYGAN_DATA to a folder holding mnist/*.gz (else tinygan downloads it).
 """

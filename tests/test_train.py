@@ -74,3 +74,13 @@ def test_conditional_sample_grid_has_one_row_per_class():
     z, y = _fixed_inputs(gan, TrainConfig())
     assert z.shape == (10 * GRID_ROW, gan.cfg.z_dim)
     np.testing.assert_array_equal(y.numpy().reshape(10, GRID_ROW), np.arange(10)[:, None].repeat(GRID_ROW, 1))
+
+
+def test_critic_map_works_with_minibatch_discrimination_and_packing():
+    """The 40,000-point heat map goes through D in chunks (minibatch discrimination is O(batch^2))."""
+    tinygan.manual_seed(0)
+    cls = get_variant("gan")
+    for overrides in ({"minibatch_discrimination": 4}, {"pack": 4}):
+        gan = cls(config_from(cls.Config, {"hidden": 8, **overrides}), DataInfo("points", (2,), None))
+        values = gan.critic_map(np.random.default_rng(0).normal(size=(40_000, 2)).astype(np.float32))
+        assert values.shape == (40_000,) and np.isfinite(values).all()

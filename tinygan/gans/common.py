@@ -301,18 +301,25 @@ class GAN:
     def load_extra_state(self, state: dict) -> None:
         pass
 
-    def critic_map(self, points: np.ndarray) -> np.ndarray:
-        """D's output on 2D points, for the GAN Lab-style background heat map."""
-        p, m = len(points), self.cfg.pack
-        x = Tensor(backend.to_device(points.astype(np.float32), self.device))
-        if m > 1:  # a packed D judges m samples at once: show it m copies of each point
-            x = x.reshape(p, 1, 2).expand(p, m, 2).reshape(p * m, 2)
-        self.D.eval()
-        with no_grad():
-            out = backend.to_numpy(self.D(x).data).reshape(-1)
-        self.D.train()
-        return 1 / (1 + np.exp(-out)) if self.cfg.loss in ("minimax", "nonsaturating") else out
+    def critic_map(self, points: np.ndarray, chunk: int = 256) -> np.ndarray:
+        """D's output on 2D points, for the GAN Lab-style background heat map.
 
+        Evaluated ``chunk`` points at a time: a D with minibatch discrimination compares every
+        pair in its batch (memory grows as batch^2), so the 40,000 grid points go in batches.
+        """
+        m = self.cfg.pack
+        self.D.eval()
+        outs = []
+        with no_grad():
+            for start in range(0, len(points), chunk):
+                part = points[start:start + chunk].astype(np.float32)
+                x = Tensor(backend.to_device(part, self.device))
+                if m > 1:  # a packed D judges m samples at once: show it m copies of each point
+                    x = x.reshape(len(part), 1, 2).expand(len(part), m, 2).reshape(len(part) * m, 2)
+                outs.append(backend.to_numpy(self.D(x).data).reshape(-1))
+        self.D.train()
+        out = np.concatenate(outs)
+        return 1 / (1 + np.exp(-out)) if self.cfg.loss in ("minimax", "nonsaturating") else out
 
 def config_from(cls, overrides: dict) -> GANConfig:
     """A variant's Config with the given fields replaced (unknown names raise ValueError)."""
