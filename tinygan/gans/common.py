@@ -319,7 +319,8 @@ class GAN:
                 outs.append(backend.to_numpy(self.D(x).data).reshape(-1))
         self.D.train()
         out = np.concatenate(outs)
-        return 1 / (1 + np.exp(-out)) if self.cfg.loss in ("minimax", "nonsaturating") else out
+        # D(x) = sigmoid(logit), written with tanh so large logits do not overflow
+        return 0.5 * (1 + np.tanh(out / 2)) if self.cfg.loss in ("minimax", "nonsaturating") else out
 
 def config_from(cls, overrides: dict) -> GANConfig:
     """A variant's Config with the given fields replaced (unknown names raise ValueError)."""
