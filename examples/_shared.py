@@ -73,8 +73,10 @@ def make_gan(variant: type[GAN], data: Dataset, device: str, seed: int, **overri
     return variant(cfg, DataInfo(data.kind, tuple(data.x.shape[1:]), data.num_classes), device)
 
 
-def ring8_report(gan: GAN, data: Dataset, path: Path, seed: int, title: str = "") -> metrics.ModeScores:
-    """Plot 2500 samples of ``gan`` over D's heat map at ``path`` and score their mode coverage.
+def ring8_report(gan: GAN, data: Dataset, path: Path, seed: int, title: str = "",
+                 announce: bool = False) -> metrics.ModeScores:
+    """Plot 2500 samples of ``gan`` over D's heat map at ``path`` and score their mode coverage
+    (and, with ``announce``, print where the picture is and the scores).
 
     The scores follow VEEGAN / PacGAN (``tinygan/metrics.py``): a sample is high quality
     within 3 std of a mode; a mode is captured if it has at least one high-quality sample.
@@ -84,7 +86,11 @@ def ring8_report(gan: GAN, data: Dataset, path: Path, seed: int, title: str = ""
     real = data.x[:2500]
     viz.save_points_plot(real, fake, path, critic=gan.critic_map, lim=1.5, title=title or gan.name)
     mix = MIXTURES[data.name]
-    return metrics.mode_scores(fake, mix.means, mix.std)
+    scores = metrics.mode_scores(fake, mix.means, mix.std)
+    if announce:
+        print(f"ring8 (picture {path}): modes {scores.modes_captured}/{scores.num_modes}, "
+              f"high quality {scores.high_quality:.1%}")
+    return scores
 
 
 def save_figure(fig: Figure, path: Path) -> Path:

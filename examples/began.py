@@ -52,9 +52,7 @@ def main(steps: int, out: Path, device: str, seed: int, batch_size: int) -> None
     with tinygan.no_grad():
         l_real, l_fake = gan.energy(real).mean().item(), gan.energy(gan.generate(gan.sample_z(1000, rng))).mean().item()
     print(f"L(x) = {l_real:.4f}, L(G(z)) = {l_fake:.4f}: ratio {l_fake / l_real:.2f} (gamma = {gan.cfg.gamma})")
-    scores = _shared.ring8_report(gan, data, out / "ring8.png", seed, title=f"BEGAN after {steps} steps")
-    print(f"ring8 (picture {out / 'ring8.png'}): modes {scores.modes_captured}/8, "
-          f"high quality {scores.high_quality:.1%}")
+    _shared.ring8_report(gan, data, out / "ring8.png", seed, title=f"BEGAN after {steps} steps", announce=True)
 
 
 if __name__ == "__main__":

@@ -52,9 +52,7 @@ def main(steps: int, out: Path, device: str, seed: int, batch_size: int) -> None
     path = viz.save_loss_curves(energies, measured_at, out / "energies.png",
                                 title=f"EBGAN energies (mean squared reconstruction error), m = {gan.cfg.margin}")
     print(f"energies over training: {path}")
-    scores = _shared.ring8_report(gan, data, out / "ring8.png", seed, title=f"EBGAN after {steps} steps")
-    print(f"ring8 (picture {out / 'ring8.png'}): modes {scores.modes_captured}/8, "
-          f"high quality {scores.high_quality:.1%}")
+    _shared.ring8_report(gan, data, out / "ring8.png", seed, title=f"EBGAN after {steps} steps", announce=True)
 
 
 if __name__ == "__main__":

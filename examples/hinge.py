@@ -27,9 +27,7 @@ def main(steps: int, out: Path, device: str, seed: int, batch_size: int) -> None
     gan = _shared.make_gan(HingeGAN, data, device, seed, hidden=128, lr_g=1e-3, lr_d=1e-3)
     train(gan, data, TrainConfig(steps=steps, batch_size=batch_size, seed=seed, device=device,
                                  out=str(out / "run"), sample_every=max(1, steps // 4)))
-    scores = _shared.ring8_report(gan, data, out / "ring8.png", seed, title=f"hinge GAN after {steps} steps")
-    print(f"ring8 (picture {out / 'ring8.png'}): modes {scores.modes_captured}/8, "
-          f"high quality {scores.high_quality:.1%}")
+    _shared.ring8_report(gan, data, out / "ring8.png", seed, title=f"hinge GAN after {steps} steps", announce=True)
 
     rng = np.random.default_rng([seed, 2])
     real = tinygan.tensor(data.x[rng.choice(len(data), 1000)], device=device)

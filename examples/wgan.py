@@ -32,9 +32,7 @@ def main(steps: int, out: Path, device: str, seed: int, batch_size: int) -> None
     before = critic_weights(gan)
     train(gan, data, TrainConfig(steps=steps, batch_size=batch_size, seed=seed, device=device,
                                  out=str(out / "run"), sample_every=max(1, steps // 4)))
-    scores = _shared.ring8_report(gan, data, out / "ring8.png", seed, title=f"WGAN after {steps} steps")
-    print(f"ring8 (picture {out / 'ring8.png'}): modes {scores.modes_captured}/8, "
-          f"high quality {scores.high_quality:.1%}")
+    _shared.ring8_report(gan, data, out / "ring8.png", seed, title=f"WGAN after {steps} steps", announce=True)
 
     fig = Figure(figsize=(10, 4))
     stages = [("initial weights, clipped", before), (f"after {steps} steps", critic_weights(gan))]

@@ -58,9 +58,7 @@ def main(steps: int, out: Path, device: str, seed: int, batch_size: int) -> None
     # 2. Train, then look at the same norms again.
     train(gan, data, TrainConfig(steps=steps, batch_size=batch_size, seed=seed, device=device,
                                  out=str(out / "run"), sample_every=max(1, steps // 4)))
-    scores = _shared.ring8_report(gan, data, out / "ring8.png", seed, title=f"WGAN-GP after {steps} steps")
-    print(f"ring8 (picture {out / 'ring8.png'}): modes {scores.modes_captured}/8, "
-          f"high quality {scores.high_quality:.1%}")
+    _shared.ring8_report(gan, data, out / "ring8.png", seed, title=f"WGAN-GP after {steps} steps", announce=True)
     _, norms_after = penalty_by_hand(gan.D, real, fake, eps, lam)
     fig = Figure(figsize=(6, 4))
     ax = fig.add_subplot()
