@@ -1,8 +1,13 @@
 """Creating tensors: ``tinygan.tensor`` and the PyTorch-style factories, and the seeded RNG.
 
-Random numbers are always drawn on the CPU with one NumPy ``Generator`` and then moved to
-the requested device. So a seed gives the same numbers on every device, and a run on the
-GPU can be checked step by step against the same run on the CPU.
+Random numbers of the factories (``randn``, ``rand``, ...) are always drawn on the CPU with one
+NumPy ``Generator`` and then moved to the requested device. So a seed gives the same numbers on
+every device, and a run on the GPU can be checked step by step against the same run on the CPU.
+
+The one exception is dropout on the GPU: its masks come from tinygan's CUDA generator (Philox,
+``kernels/random.cu``), made on the device, so that a training step with dropout can be captured
+in a CUDA graph (a host draw would be frozen into it). ``manual_seed`` seeds both generators, as
+``torch.manual_seed`` does; as in PyTorch, the CPU and CUDA streams differ.
 """
 from __future__ import annotations
 
@@ -14,11 +19,28 @@ from .tensor import Tensor
 _default_generator = np.random.default_rng(0)
 
 
+_cuda_generator = None  # kernels.random.PhiloxGenerator, made on first use on the GPU
+_cuda_seed = 0
+
+
 def manual_seed(seed: int) -> np.random.Generator:
-    """Seed tinygan's default random generator (as ``torch.manual_seed``) and return it."""
-    global _default_generator
+    """Seed tinygan's default random generator and the CUDA one (as ``torch.manual_seed``);
+    returns the CPU generator."""
+    global _default_generator, _cuda_seed
     _default_generator = np.random.default_rng(int(seed))
+    _cuda_seed = int(seed)
+    if _cuda_generator is not None:
+        _cuda_generator.manual_seed(_cuda_seed)
     return _default_generator
+
+
+def cuda_generator():
+    """The generator of random numbers made on the GPU (dropout masks): a ``PhiloxGenerator``."""
+    global _cuda_generator
+    if _cuda_generator is None:
+        from .kernels.random import PhiloxGenerator
+        _cuda_generator = PhiloxGenerator(_cuda_seed)
+    return _cuda_generator
 
 
 def default_generator() -> np.random.Generator:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..factories import default_generator
+from ..factories import cuda_generator, default_generator
 from ..ops.conv import conv2d, conv_transpose2d
 from ..ops.elementwise import leaky_relu, relu, sigmoid, softplus, tanh
 from ..ops.matmul import linear
@@ -47,8 +47,9 @@ def softmax(input: Tensor, dim: int) -> Tensor:
 def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     """Inverted dropout (Srivastava et al. 2014): zero each element with probability p, scale the rest by 1/(1-p).
 
-    The mask is drawn on the CPU from tinygan's default generator (``tinygan.manual_seed``) and
-    moved to the input's device, so a seed gives the same mask on every device.
+    On the CPU the mask is drawn from tinygan's default generator; on the GPU it is made on the
+    device by the CUDA generator (Philox, kernels/random.cu), which a CUDA graph can capture.
+    ``tinygan.manual_seed`` seeds both (their streams differ, as in PyTorch).
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: probability p must be in [0, 1], got {p}")
@@ -56,10 +57,11 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         return input
     if p == 1.0:
         return input * 0.0  # everything dropped (and 1/(1-p) undefined)
-    keep = default_generator().random(input.shape) >= p  # each element survives with probability 1 - p
-    mask = (keep / (1.0 - p)).astype(input.dtype)
-    if input.device != "cpu":
-        mask = backend.to_device(mask, input.device)
+    if input.device == "cuda":
+        mask = cuda_generator().dropout_mask(input.shape, p).astype(input.dtype, copy=False)
+    else:
+        keep = default_generator().random(input.shape) >= p  # each element survives with probability 1 - p
+        mask = backend.to_device((keep / (1.0 - p)).astype(input.dtype), input.device)
     return input * Tensor(mask)
 
 
