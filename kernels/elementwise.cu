@@ -8,6 +8,8 @@
 //                        v = beta2 * v + (1 - beta2) * g * g
 //                        p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps)
 //                      with the bias corrections bc1 = 1 - beta1^t, bc2 = 1 - beta2^t from the caller.
+//   adam_update_capturable   the same with t read from device memory (for CUDA graphs), and
+//   step_increment           t += 1 on the device.
 //
 // Mapping: one thread per element, idx = flat index into the contiguous array; element idx of an
 // (N, C, L) array has channel c = (idx / L) % C.
@@ -85,4 +87,33 @@ extern "C" __global__ void adam_update(float* __restrict__ p, const float* __res
         v[idx] = vi;
         p[idx] -= step_size * mi / (sqrtf(vi) / sqrt_bc2 + eps);
     }
+}
+
+// Adam for CUDA graphs: the step count t lives in device memory (step[0], a float, already
+// incremented by step_increment) and the bias corrections are computed here, so a captured
+// optimizer step stays right on every replay (a host-side bc1/bc2 would be frozen into the graph).
+// Same arithmetic as adam_update otherwise (torch.optim.Adam(capturable=True)).
+extern "C" __global__ void adam_update_capturable(float* __restrict__ p, const float* __restrict__ g,
+                                                  float* __restrict__ m, float* __restrict__ v, int n,
+                                                  float lr, float beta1, float beta2, float eps,
+                                                  float weight_decay, const float* __restrict__ step)
+{
+    const float t = step[0];
+    const float step_size = lr / (1.f - powf(beta1, t)), sqrt_bc2 = sqrtf(1.f - powf(beta2, t));
+    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < n;
+         k += (long long)gridDim.x * blockDim.x) {
+        const int idx = (int)k;
+        const float grad = g[idx] + weight_decay * p[idx];
+        const float mi = beta1 * m[idx] + (1.f - beta1) * grad;
+        const float vi = beta2 * v[idx] + (1.f - beta2) * grad * grad;
+        m[idx] = mi;
+        v[idx] = vi;
+        p[idx] -= step_size * mi / (sqrtf(vi) / sqrt_bc2 + eps);
+    }
+}
+
+// step[0] += 1, by one thread: the device-side step count of a capturable optimizer.
+extern "C" __global__ void step_increment(float* step)
+{
+    if (blockIdx.x == 0 && threadIdx.x == 0) step[0] += 1.f;
 }

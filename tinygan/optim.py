@@ -147,7 +147,7 @@ class Optimizer:
         state = {}
         for p, entries in self.state.items():
             if entries and id(p) in index:
-                state[index[id(p)]] = {k: v if k in self._scalar_state else np.array(backend.to_numpy(v))
+                state[index[id(p)]] = {k: _number(v) if k in self._scalar_state else np.array(backend.to_numpy(v))
                                        for k, v in entries.items()}
         return {"state": dict(sorted(state.items())), "param_groups": groups}
 
@@ -189,6 +189,14 @@ class Optimizer:
             self._check(new)
             groups.append(new)
         self.param_groups, self.state = groups, state
+
+
+def _number(value) -> int | float:
+    """A step count as a Python number (a capturable optimizer keeps it as a (1,) GPU array)."""
+    if isinstance(value, (int, float)):
+        return value
+    number = np.asarray(backend.to_numpy(value)).reshape(-1)[0].item()
+    return int(number) if float(number).is_integer() else number
 
 
 def flatten_state_dict(state_dict: dict, prefix: str = "") -> dict[str, np.ndarray]:
@@ -296,14 +304,18 @@ class Adam(Optimizer):
 
     ``amsgrad`` (Reddi, Kale & Kumar, "On the Convergence of Adam and Beyond", ICLR 2018) uses
     vmax_t = max(vmax_{t-1}, v_t) in place of v_t in the denominator.
+
+    ``capturable=True`` (float32 parameters on 'cuda' only) keeps t on the GPU, so that a training
+    step can be captured into a CUDA graph and replayed (see ``tinygan.cuda``).
     """
 
     _scalar_state = ("step",)
 
     def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, maximize: bool = False):
+                 eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, maximize: bool = False,
+                 capturable: bool = False):
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
-                                  "amsgrad": amsgrad, "maximize": maximize})
+                                  "amsgrad": amsgrad, "maximize": maximize, "capturable": capturable})
 
     def _check(self, group: dict) -> None:
         self._nonnegative(group, "lr", "eps", "weight_decay")
@@ -312,10 +324,14 @@ class Adam(Optimizer):
         for i, beta in enumerate(group["betas"]):
             if not 0.0 <= beta < 1.0:
                 raise ValueError(f"Adam: invalid beta parameter at index {i}: {beta} (must be in [0, 1))")
+        if group.get("capturable") and (group["amsgrad"] or group["maximize"]):
+            raise ValueError("Adam: capturable=True supports neither amsgrad nor maximize")
 
     def _update(self, p, g, state: dict, group: dict) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         weight_decay = group["weight_decay"]
+        if group.get("capturable"):
+            return self._update_capturable(p, g, state, lr, beta1, beta2, eps, weight_decay)
         xp = backend.xp_of(p)
         if not state:
             state.update(step=0, exp_avg=xp.zeros_like(p), exp_avg_sq=xp.zeros_like(p))
@@ -340,6 +356,23 @@ class Adam(Optimizer):
         bias_correction1, bias_correction2 = 1 - beta1 ** t, 1 - beta2 ** t
         denom = xp.sqrt(v) / math.sqrt(bias_correction2) + eps
         p -= (lr / bias_correction1) * (m / denom)
+
+    def _update_capturable(self, p, g, state: dict, lr, beta1, beta2, eps, weight_decay) -> None:
+        # capturable=True (as torch): the step count t is a (1,) float32 array on the GPU, moved
+        # on by a kernel, and the bias corrections are computed on the GPU from it. No host number
+        # changes from step to step, so the step can be captured in a CUDA graph (tinygan.cuda).
+        if not (backend.is_cupy_array(p) and p.dtype == np.float32 and g.dtype == np.float32):
+            raise ValueError(f"Adam: capturable=True needs float32 parameters on 'cuda', got a {p.dtype} "
+                             f"parameter on '{backend.device_of(p)}'")
+        from .kernels.elementwise import adam_update_capturable, step_increment
+        cp = backend.cupy()
+        if not state:
+            state.update(step=cp.zeros(1, dtype=cp.float32), exp_avg=cp.zeros_like(p), exp_avg_sq=cp.zeros_like(p))
+        elif not backend.is_cupy_array(state["step"]):  # a count restored from a checkpoint
+            state["step"] = cp.full(1, float(state["step"]), dtype=cp.float32)
+        step_increment(state["step"])
+        adam_update_capturable(p, g, state["exp_avg"], state["exp_avg_sq"], lr, beta1, beta2, eps,
+                               weight_decay, state["step"])
 
 
 class RMSprop(Optimizer):
