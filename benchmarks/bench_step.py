@@ -4,6 +4,13 @@
     python benchmarks/bench_step.py --device cuda      # on the GPU (TF32 off in PyTorch)
     python benchmarks/bench_step.py --workloads mlp_gan dcgan28 --steps 20
 
+On the GPU tinygan is timed twice: eager (one launch per kernel from Python) and with the whole
+step captured into a CUDA graph and replayed (``tinygan.cuda.GraphedStep``, Adam with
+``capturable=True``); the graph column also gives the number of nodes (kernels, memsets, copies)
+in the captured step. ``--no-graph`` skips it. GPU memory: CuPy's pools (default + the graph's)
+hold every byte tinygan ever allocated, so their total is compared with PyTorch's
+``max_memory_reserved`` (its caching allocator's high-water mark).
+
 Each (library, workload) pair runs in its own process, so peak memory is measured per
 library, and the libraries alternate over ``--rounds`` rounds (shared machines drift by
 ~5%); the best round's median is reported. PyTorch is optional: without it only tinygan's
@@ -57,12 +64,19 @@ def worker(lib_name: str, workload: str, device: str, steps: int, warmup: int) -
 
     rng = np.random.default_rng(0)
     batch, _, shape = WORKLOADS[workload]
-    step, _, _ = make_step(lib, workload, device)
+    graphed = lib_name == "tinygan-graph"
+    step, _, _ = make_step(lib, workload, device, capturable=graphed)
     real = lib.tensor(rng.uniform(-1, 1, (batch,) + shape).astype(np.float32), device=device)
     zs = [lib.tensor(rng.standard_normal(noise_shape(workload)).astype(np.float32), device=device)
           for _ in range(4)]
-    for i in range(warmup):
-        step(real, zs[i % 4])
+    nodes = None
+    if graphed:  # warm-up steps, then one capture; step(real, z) now copies z in and replays
+        step = lib.cuda.GraphedStep(step, real, lib.zeros(*noise_shape(workload), device=device),
+                                    warmup=max(warmup, 1))
+        nodes = step.graph.num_nodes()
+    else:
+        for i in range(warmup):
+            step(real, zs[i % 4])
     sync()
     rss_before = _rss_mb()
     times = []
@@ -72,15 +86,18 @@ def worker(lib_name: str, workload: str, device: str, steps: int, warmup: int) -
         sync()
         times.append((time.perf_counter() - t0) * 1e3)
     finite = bool(np.isfinite(float(d_loss.item())) and np.isfinite(float(g_loss.item())))
+    extra = {}
     if device == "cuda":
         if lib_name == "torch":
-            peak = torch.cuda.max_memory_allocated() / 2**20
+            peak = torch.cuda.max_memory_reserved() / 2**20
+            extra["max_allocated_mb"] = torch.cuda.max_memory_allocated() / 2**20
         else:
-            from tinygan import backend
-            peak = backend.cupy().get_default_memory_pool().total_bytes() / 2**20
+            peak = lib.cuda.memory_reserved() / 2**20
+            if graphed:
+                peak += step.graph.pool().total_bytes() / 2**20
     else:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - rss_before
-    return {"ms": statistics.median(times), "peak_mb": peak, "finite": finite}
+    return {"ms": statistics.median(times), "peak_mb": peak, "finite": finite, "nodes": nodes, **extra}
 
 
 def run_child(lib_name: str, workload: str, args) -> dict | None:
@@ -109,6 +126,7 @@ def main(argv=None) -> int:
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--rounds", type=int, default=2, help="alternating rounds; the best median is kept")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
+    p.add_argument("--no-graph", action="store_true", help="on cuda, skip the CUDA-graph column")
     p.add_argument("--json", help="also write the results to this JSON file")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -120,12 +138,12 @@ def main(argv=None) -> int:
                                 args.steps or DEFAULT_STEPS[args.workloads[0]], args.warmup)))
         return 0
 
-    libs = ["tinygan"] + (["torch"] if torch_available() and not args.no_torch else [])
+    graph = args.device == "cuda" and not args.no_graph
+    libs = (["tinygan"] + (["tinygan-graph"] if graph else [])
+            + (["torch"] if torch_available() and not args.no_torch else []))
     print(f"# full GAN step (D update + G update), float32, device={args.device}, "
           f"threads={os.cpu_count()}, libraries: {', '.join(libs)}", flush=True)
-    print("| workload | tinygan ms/step | PyTorch ms/step | ratio (PyTorch/tinygan) | "
-          "tinygan peak MB | PyTorch peak MB |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print(TABLE_HEADER)
     results = {}
     for workload in args.workloads:
         best = {}
@@ -135,15 +153,33 @@ def main(argv=None) -> int:
                 if r and (lib_name not in best or r["ms"] < best[lib_name]["ms"]):
                     best[lib_name] = r
         results[workload] = best
-        t, pt = best.get("tinygan"), best.get("torch")
-        ratio = f"{pt['ms'] / t['ms']:.2f}" if t and pt else "-"
-        fmt = lambda r, k, f: f % r[k] if r else "-"
-        print(f"| {workload} | {fmt(t, 'ms', '%.1f')} | {fmt(pt, 'ms', '%.1f')} | {ratio} | "
-              f"{fmt(t, 'peak_mb', '%.0f')} | {fmt(pt, 'peak_mb', '%.0f')} |", flush=True)
+        print(table_row(workload, best), flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"device": args.device, "results": results}, f, indent=1)
-    return 0 if all(r.get("tinygan", {}).get("finite") for r in results.values()) else 1
+    return 0 if all(r.get(lib, {}).get("finite") for r in results.values()
+                    for lib in libs if lib.startswith("tinygan")) else 1
+
+
+TABLE_HEADER = ("| workload | tinygan ms/step | tinygan graph ms/step | PyTorch ms/step | ratio eager | "
+                "ratio graph | nodes in graph | tinygan peak MB | PyTorch peak MB |\n"
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+
+
+def table_row(workload: str, best: dict) -> str:
+    """One markdown row; ratio = PyTorch ms / tinygan ms (>= 1.00: tinygan is as fast or faster)."""
+    t, g, pt = best.get("tinygan"), best.get("tinygan-graph"), best.get("torch")
+
+    def fmt(r, key, spec):
+        return spec % r[key] if r and r.get(key) is not None else "-"
+
+    def ratio(r):
+        return f"{pt['ms'] / r['ms']:.2f}" if r and pt else "-"
+
+    peak = max((r["peak_mb"] for r in (t, g) if r), default=None)
+    return (f"| {workload} | {fmt(t, 'ms', '%.2f')} | {fmt(g, 'ms', '%.2f')} | {fmt(pt, 'ms', '%.2f')} | "
+            f"{ratio(t)} | {ratio(g)} | {fmt(g, 'nodes', '%d')} | "
+            f"{'-' if peak is None else f'{peak:.0f}'} | {fmt(pt, 'peak_mb', '%.0f')} |")
 
 
 if __name__ == "__main__":

@@ -67,17 +67,19 @@ def noise_shape(name: str) -> tuple:
     return (batch, zdim, 1, 1) if name == "dcgan64" else (batch, zdim)
 
 
-def make_step(lib, name: str, device: str = "cpu"):
+def make_step(lib, name: str, device: str = "cpu", capturable: bool = False):
     """Build G, D, two Adam(2e-4, (0.5, 0.999)) optimizers and return ``step(real, z)``.
 
     One step is the standard alternating update with BCE-with-logits losses:
     a D update on a real and a (detached) fake batch, then a G update through D.
+    ``capturable=True`` keeps Adam's step count on the GPU, so the step can be captured in a
+    CUDA graph (``tinygan.cuda.GraphedStep``). The step reads nothing on the host.
     """
     nn, F = lib.nn, lib.nn.functional
     G, D = BUILDERS[name](nn)
     G, D = G.to(device), D.to(device)
-    opt_g = lib.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = lib.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_g = lib.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999), capturable=capturable)
+    opt_d = lib.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999), capturable=capturable)
     batch = WORKLOADS[name][0]
     ones = lib.ones(batch, 1, device=device)
     zeros = lib.zeros(batch, 1, device=device)

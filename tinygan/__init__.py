@@ -14,12 +14,12 @@ from .ops.reduce import amax, logsumexp, max, mean, min, std, sum, var  # noqa: 
 from .ops.shape import cat, flatten, permute, reshape, squeeze, stack, transpose, unsqueeze
 from .tensor import Function, Tensor, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import gradcheck, gradgradcheck
-from . import nn, optim  # noqa: E402  (after Tensor has its ops)
+from . import cuda, nn, optim  # noqa: E402  (after Tensor has its ops)
 
 float32, float64, int64, int32, bool_ = "float32", "float64", "int64", "int32", "bool"
 
 __all__ = [
-    "Function", "Tensor", "gradcheck", "gradgradcheck", "nn", "optim", "abs", "amax", "arange", "cat", "clamp", "cuda_is_available", "enable_grad", "exp",
+    "Function", "Tensor", "cuda", "gradcheck", "gradgradcheck", "nn", "optim", "abs", "amax", "arange", "cat", "clamp", "cuda_is_available", "enable_grad", "exp",
     "flatten", "full", "get_rng_state", "grad", "is_grad_enabled", "log", "logsumexp", "manual_seed", "matmul",
     "max", "mean", "min", "no_grad", "ones", "ones_like", "permute", "pow", "rand", "rand_like", "randint",
     "randn", "randn_like", "reshape", "set_grad_enabled", "set_rng_state", "sigmoid", "sqrt", "squeeze",

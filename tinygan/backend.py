@@ -12,6 +12,7 @@ Importing tinygan never needs CuPy, a GPU, nvcc or Numba; asking for
 """
 from __future__ import annotations
 
+import contextlib
 import os
 
 import numpy as np
@@ -100,13 +101,47 @@ def to_device(a, device: str):
     """Copy array `a` to `device` (no copy when it is already there)."""
     device = check_device(device)
     if device == "cuda":
+        if not is_cupy_array(a):
+            _check_transfer(f"copying a host array of shape {np.shape(a)} to the GPU")
         return cupy().asarray(a)
-    return a.get() if is_cupy_array(a) else np.asarray(a)
+    if is_cupy_array(a):
+        _check_transfer(f"copying a GPU array of shape {a.shape} to the host")
+        return a.get()
+    return np.asarray(a)
 
 
 def to_numpy(a) -> np.ndarray:
-    """A NumPy array holding `a`'s values (copied from the GPU if needed)."""
+    """A NumPy array holding `a`'s values (copied from the GPU if needed).
+
+    Reading values on the host (``Tensor.item()``, ``float(t)``, ``.numpy()``) comes through here:
+    on the GPU it waits for every kernel before it, so it is refused inside a ``transfer_guard``.
+    """
+    _check_transfer(f"reading an array of shape {np.shape(a)} on the host")
     return a.get() if is_cupy_array(a) else np.asarray(a)
+
+
+# --- no host <-> device traffic inside a captured step ---
+_transfer_guard: str | None = None  # what is running that must not copy between host and GPU
+
+
+@contextlib.contextmanager
+def transfer_guard(what: str):
+    """Within this block, reading values on the host (to_numpy, Tensor.item) and copying host
+    arrays to the GPU raise a RuntimeError naming ``what``. A step captured into a CUDA graph must
+    do neither: a read would stall the capture and a host copy would be frozen into the graph.
+    On the CPU the same reads raise too, so a step can be checked for them without a GPU."""
+    global _transfer_guard
+    previous, _transfer_guard = _transfer_guard, what
+    try:
+        yield
+    finally:
+        _transfer_guard = previous
+
+
+def _check_transfer(action: str) -> None:
+    if _transfer_guard is not None:
+        raise RuntimeError(f"{_transfer_guard}: {action} is not allowed here (it would synchronize with or "
+                           "copy from the host); read values and draw host inputs outside the step")
 
 
 # --- matmul routing (issue: cuBLAS for comparison, our kernels by default) ---

@@ -166,7 +166,7 @@ class Tensor:
     def item(self):
         if self.data.size != 1:
             raise ValueError(f"item(): expected a tensor with one element, got shape {self.shape}")
-        return self.data.reshape(()).item()
+        return backend.to_numpy(self.data.reshape(())).item()
 
     def tolist(self):
         return backend.to_numpy(self.data).tolist()

@@ -14,12 +14,19 @@ from ..tensor import Function, Tensor
 
 
 def as_tensor(value, like: Tensor) -> Tensor:
-    """A constant Tensor holding ``value`` with ``like``'s dtype and device."""
+    """A constant Tensor holding ``value`` with ``like``'s dtype and device.
+
+    A number becomes a 0-d array filled on the device (a fill kernel on the GPU, no copy from the
+    host, so ``x * 2`` can be captured in a CUDA graph); an array is copied there."""
     if isinstance(value, Tensor):
         return value
     xp = backend.xp_of(like.data)
     dtype = like.dtype if like.dtype.kind == "f" or not isinstance(value, float) else np.float32
-    return Tensor(xp.asarray(value, dtype=dtype))
+    if isinstance(value, (int, float, bool, np.number, np.bool_)):
+        return Tensor(xp.full((), value, dtype=dtype))
+    if not backend.is_cupy_array(value):
+        value = np.asarray(value, dtype=dtype)
+    return Tensor(backend.to_device(value, like.device).astype(dtype, copy=False))
 
 
 def unbroadcast(g: Tensor, shape: tuple) -> Tensor:
