@@ -32,11 +32,18 @@ def _layout(kernel: str, x, mode: str):
     return N, C, L, N * C, 1, C * L
 
 
+_constants: dict = {}  # (array module, C, fill) -> a (C,) array of fill, made once
+
+
 def _per_channel(kernel: str, name: str, a, C: int, fill: float):
-    """gamma or beta as a contiguous (C,) array; a constant `fill` when a is None."""
+    """gamma or beta as a contiguous (C,) array; a constant `fill` when a is None (made once per
+    size and kept, so that a normalization without affine costs no extra launches)."""
     cp = backend.cupy()
     if a is None:
-        return cp.full((C,), fill, dtype=cp.float32)
+        key = (cp.__name__, C, fill)
+        if key not in _constants:
+            _constants[key] = cp.full((C,), fill, dtype=cp.float32)
+        return _constants[key]
     a = check_array(kernel, name, a, ndim=1)
     if a.shape != (C,):
         raise ValueError(f"{kernel}: {name} must have shape {(C,)}, got {a.shape}")

@@ -39,9 +39,13 @@ class Conv2d(Function):
         self.geometry = {"stride": stride, "padding": padding, "dilation": dilation}
         (n, _, h, wd), (c_out, _, kh, kw) = x.shape, w.shape
         ho, wo = (conv_output_size(s, k, *g) for s, k, *g in zip((h, wd), (kh, kw), stride, padding, dilation))
-        # cols may come from the caller (ConvTranspose2d.backward); it is kept for the weight gradient
-        self.cols = dispatch.im2col(x, (kh, kw), stride, padding, dilation) if cols is None else cols
-        y = dispatch.matmul(w.reshape(c_out, -1), self.cols)  # (C_out, N*Ho*Wo)
+        # cols may come from the caller (ConvTranspose2d.backward). It is NOT kept for the weight
+        # gradient: at kh*kw/(sh*sw) times the input's size (4x for DCGAN's 4x4 stride-2 convs)
+        # it dominated a step's memory; backward cuts it again from x (one cheap im2col pass),
+        # as cuDNN-based frameworks keep only x.
+        if cols is None:
+            cols = dispatch.im2col(x, (kh, kw), stride, padding, dilation)
+        y = dispatch.matmul(w.reshape(c_out, -1), cols)  # (C_out, N*Ho*Wo)
         # To NCHW with one transposing copy: it costs 1.8 ms against 60-70 ms for the GEMM on the
         # DCGAN-64 layer (x (128, 64, 32, 32) -> (128, 128, 16, 16)). A batched GEMM writing NCHW
         # directly (W @ cols as (K, N, Ho*Wo) transposed) timed the same on the CPU but is not 2-D,
@@ -54,7 +58,7 @@ class Conv2d(Function):
         if self.needs_input_grad[0]:
             gx = ConvTranspose2d.apply(g, w, size=x.shape[2:], **self.geometry)
         if self.needs_input_grad[1]:
-            gw = Conv2dWeight.apply(x, g, kernel_size=w.shape[2:], cols=self.cols, **self.geometry)
+            gw = Conv2dWeight.apply(x, g, kernel_size=w.shape[2:], **self.geometry)
         return gx, gw
 
 

@@ -30,11 +30,18 @@ def moments(x: Tensor, axes: tuple) -> tuple[Tensor, Tensor]:
     return mu, (centered * centered).mean(axes, keepdim=True)
 
 
-# x_hat = (x - mu) * rstd,  mu = mean(x), rstd = 1 / sqrt(var(x) + eps)  over `axes` (biased var)
-# vjp: rstd * (g - mean(g) - x_hat * mean(g * x_hat))
+# y = x_hat [* gamma + beta],  x_hat = (x - mu) * rstd,  mu = mean(x), rstd = 1 / sqrt(var(x) + eps)
+#     over `axes` (biased var); gamma, beta (optional) are per channel (dim 1)
+# vjp: x: rstd * (h - mean(h) - x_hat * mean(h * x_hat)) with h = g * gamma;
+#      gamma: sum(g * x_hat), beta: sum(g), both over every dim but the channel
 class Normalize(Function):
-    """The normalization shared by batch, instance and layer norm, fused: a few passes over x
-    instead of a dozen small ops, and the closed-form backward of Ioffe & Szegedy (Sec. 3).
+    """The normalization shared by batch, instance and layer norm, with batch and instance norm's
+    per-channel affine map fused in: a few passes over x instead of a dozen small ops, one output
+    kept for backward instead of three, and the closed-form backward of Ioffe & Szegedy (Sec. 3).
+
+    On float32 GPU arrays with the axes of batch norm or instance norm, forward and backward are
+    two launches each of tinygan's kernels (kernels/norm.cu: one pass for the statistics, one for
+    the output); everywhere else the same formulas run as array code.
 
     The closed form treats x_hat and rstd as constants, which is right for a first derivative
     only. When the backward itself is being recorded (``create_graph=True``: a gradient
@@ -42,8 +49,17 @@ class Normalize(Function):
     instead, so double backprop stays exact.
     """
 
-    def forward(self, x, axes, eps, stats):
+    def forward(self, x, *affine, axes, eps, stats):
         self.axes, self.eps = axes, eps
+        self.gamma = affine[0] if affine else None
+        self.mode = _kernel_mode(x, axes)
+        kept = tuple(1 if i in axes else n for i, n in enumerate(x.shape))  # the stats' keepdims shape
+        if self.mode is not None:
+            from ..kernels.norm import norm_forward
+            y, mean, rstd = norm_forward(x, *affine, eps=eps, mode=self.mode)
+            self.x, self.mean, self.rstd = x, mean, rstd
+            stats.update(mu=mean.reshape(kept), var=(1.0 / (rstd * rstd) - eps).reshape(kept))
+            return y
         mu = x.mean(axis=axes, keepdims=True)
         x_hat = x - mu
         var = (x_hat * x_hat).mean(axis=axes, keepdims=True)
@@ -51,29 +67,67 @@ class Normalize(Function):
         x_hat *= self.rstd
         self.x_hat = x_hat
         stats.update(mu=mu, var=var)  # handed back to the caller for the running statistics
-        return x_hat
+        if not affine:
+            return x_hat
+        shape = _channel_shape(x)
+        return x_hat * affine[0].reshape(shape) + affine[1].reshape(shape)
 
     def backward(self, g):
         axes = self.axes
         if is_grad_enabled():
-            (x,) = self.parents
-            mu, var = moments(x, axes)
-            return grad((x - mu) / (var + self.eps).sqrt(), x, g, create_graph=True)[0]
+            return self._composite_backward(g)
+        if self.mode is not None:
+            from ..kernels.norm import norm_backward
+            dx, dgamma, dbeta = norm_backward(g.data, self.x, self.mean, self.rstd, self.gamma, mode=self.mode)
+            return Tensor(dx) if self.gamma is None else (Tensor(dx), Tensor(dgamma), Tensor(dbeta))
         x_hat, rstd = Tensor(self.x_hat), Tensor(self.rstd)
-        return rstd * (g - g.mean(axes, keepdim=True) - x_hat * (g * x_hat).mean(axes, keepdim=True))
+        h = g if self.gamma is None else g * Tensor(self.gamma).reshape(_channel_shape(self.x_hat))
+        dx = rstd * (h - h.mean(axes, keepdim=True) - x_hat * (h * x_hat).mean(axes, keepdim=True))
+        if self.gamma is None:
+            return dx
+        others = tuple(i for i in range(g.ndim) if i != 1)
+        return dx, (g * x_hat).sum(others), g.sum(others)
+
+    def _composite_backward(self, g):
+        """The vjp by differentiating the composite formula, recorded (for double backprop)."""
+        x, *affine = self.parents
+        mu, var = moments(x, self.axes)
+        y = (x - mu) / (var + self.eps).sqrt()
+        if affine:
+            shape = _channel_shape(x)
+            y = y * affine[0].reshape(shape) + affine[1].reshape(shape)
+        wanted = [t for t, need in zip(self.parents, self.needs_input_grad) if need]
+        grads = iter(grad(y, wanted, g, create_graph=True))
+        out = tuple(next(grads) if need else None for need in self.needs_input_grad)
+        return out if affine else out[0]
 
 
-def _normalize(x: Tensor, axes: tuple, eps: float) -> tuple[Tensor, Tensor, Tensor]:
-    """x_hat = (x - mu) / sqrt(var + eps) with mu, var the moments over ``axes``; returns (x_hat, mu, var)
-    (mu and var as constants: they feed the running statistics).
+def _channel_shape(x) -> tuple:
+    """(1, C, 1, ...): a per-channel vector broadcast over x (N, C, *spatial)."""
+    return (1, x.shape[1]) + (1,) * (x.ndim - 2)
 
-    Fused kernel hook: kernels/norm.py (``norm_forward``/``norm_backward``, mode "batch" for the
-    axes of batch norm, "instance" for those of instance norm) computes x_hat and the affine map in
-    one pass per group on float32 CUDA arrays; it can replace the array code of ``Normalize``.
-    """
+
+def _kernel_mode(x, axes: tuple) -> str | None:
+    """'batch' or 'instance' when kernels/norm.cu serves this normalization, else None."""
+    if not (backend.is_cupy_array(x) and x.dtype == "float32" and x.ndim >= 2):
+        return None
+    spatial = tuple(range(2, x.ndim))
+    if axes == (0,) + spatial:
+        return "batch"
+    if axes == spatial and spatial:
+        return "instance"
+    return None
+
+
+def _normalize(x: Tensor, axes: tuple, eps: float, weight: Tensor | None = None,
+               bias: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    """y = (x - mu) / sqrt(var + eps) [* weight + bias] with mu, var the moments over ``axes`` and
+    weight, bias per channel; returns (y, mu, var) (mu and var as constants: they feed the running
+    statistics). With only one of weight and bias, the affine map is applied by the caller."""
     stats = {}
-    x_hat = Normalize.apply(x, axes=axes, eps=eps, stats=stats)
-    return x_hat, Tensor(stats["mu"]), Tensor(stats["var"])
+    affine = (weight, bias) if weight is not None and bias is not None else ()
+    y = Normalize.apply(x, *affine, axes=axes, eps=eps, stats=stats)
+    return y, Tensor(stats["mu"]), Tensor(stats["var"])
 
 
 def _affine(x_hat: Tensor, weight: Tensor | None, bias: Tensor | None, shape: tuple) -> Tensor:
@@ -118,13 +172,13 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if m <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                              f"got input of shape {input.shape}")
-        x_hat, mu, var = _normalize(input, axes, eps)  # Alg. 1, lines 1-3
+        y, mu, var = _normalize(input, axes, eps, weight, bias)  # Alg. 1: lines 1-3 (and 4, fused)
         _update_running(running_mean, mu.data.reshape(C), momentum)
         _update_running(running_var, var.data.reshape(C) * (m / (m - 1)), momentum)
-    else:
-        if running_mean is None or running_var is None:
-            raise ValueError("batch_norm: running_mean and running_var are required when training=False")
-        x_hat = (input - running_mean.reshape(shape)) / (running_var.reshape(shape) + eps).sqrt()
+        return y if weight is not None and bias is not None else _affine(y, weight, bias, shape)
+    if running_mean is None or running_var is None:
+        raise ValueError("batch_norm: running_mean and running_var are required when training=False")
+    x_hat = (input - running_mean.reshape(shape)) / (running_var.reshape(shape) + eps).sqrt()
     return _affine(x_hat, weight, bias, shape)  # Alg. 1, line 4: y = gamma * x_hat + beta
 
 
@@ -145,14 +199,14 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
         if L <= 1:
             raise ValueError(f"instance_norm: expected more than 1 spatial element when training, "
                              f"got input of shape {input.shape}")
-        x_hat, mu, var = _normalize(input, tuple(range(2, input.ndim)), eps)  # mu, var: (N, C, 1, ...)
+        y, mu, var = _normalize(input, tuple(range(2, input.ndim)), eps, weight, bias)  # mu, var: (N, C, 1, ...)
         _update_running(running_mean, mu.data.reshape(N, C).mean(0), momentum)
         _update_running(running_var, var.data.reshape(N, C).mean(0) * (L / (L - 1)), momentum)
-    else:
-        if running_mean is None or running_var is None:
-            raise ValueError("instance_norm: running_mean and running_var are required when "
-                             "use_input_stats=False")
-        x_hat = (input - running_mean.reshape(shape)) / (running_var.reshape(shape) + eps).sqrt()
+        return y if weight is not None and bias is not None else _affine(y, weight, bias, shape)
+    if running_mean is None or running_var is None:
+        raise ValueError("instance_norm: running_mean and running_var are required when "
+                         "use_input_stats=False")
+    x_hat = (input - running_mean.reshape(shape)) / (running_var.reshape(shape) + eps).sqrt()
     return _affine(x_hat, weight, bias, shape)
 
 
