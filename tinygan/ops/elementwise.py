@@ -379,6 +379,13 @@ def where(condition, a, b) -> Tensor:
     like = a if isinstance(a, Tensor) else b
     a, b = as_tensor(a, like), as_tensor(b, like)
     cond = condition.data if isinstance(condition, Tensor) else condition
+    if not hasattr(cond, "shape"):  # a list or a bool
+        cond = np.asarray(cond, dtype=bool)
+    if backend.device_of(cond) != a.device and isinstance(condition, Tensor):
+        raise RuntimeError(f"where: expected all tensors on the same device, got condition on "
+                           f"{condition.device} and values on {a.device}")
+    if backend.device_of(cond) != a.device:  # a NumPy/CuPy array condition follows the values
+        cond = backend.to_device(cond if backend.is_cupy_array(cond) else np.asarray(cond), a.device)
     try:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)
     except ValueError:
