@@ -71,12 +71,12 @@ extern "C" __global__ void bias_act_backward(const float* __restrict__ dy, const
     }
 }
 
-extern "C" __global__ void adam_update(float* __restrict__ p, const float* __restrict__ g,
-                                       float* __restrict__ m, float* __restrict__ v, int n,
-                                       float lr, float beta1, float beta2, float eps, float weight_decay,
-                                       float bc1, float bc2)
+// The Adam update of elements k of one parameter (grid-stride), given lr / bc1 and sqrt(bc2).
+__device__ __forceinline__ void adam_loop(float* __restrict__ p, const float* __restrict__ g,
+                                          float* __restrict__ m, float* __restrict__ v, int n,
+                                          float beta1, float beta2, float eps, float weight_decay,
+                                          float step_size, float sqrt_bc2)
 {
-    const float step_size = lr / bc1, sqrt_bc2 = sqrtf(bc2);
     for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < n;
          k += (long long)gridDim.x * blockDim.x) {
         const int idx = (int)k;
@@ -89,6 +89,14 @@ extern "C" __global__ void adam_update(float* __restrict__ p, const float* __res
     }
 }
 
+extern "C" __global__ void adam_update(float* __restrict__ p, const float* __restrict__ g,
+                                       float* __restrict__ m, float* __restrict__ v, int n,
+                                       float lr, float beta1, float beta2, float eps, float weight_decay,
+                                       float bc1, float bc2)
+{
+    adam_loop(p, g, m, v, n, beta1, beta2, eps, weight_decay, lr / bc1, sqrtf(bc2));
+}
+
 // Adam for CUDA graphs: the step count t lives in device memory (step[0], a float, already
 // incremented by step_increment) and the bias corrections are computed here, so a captured
 // optimizer step stays right on every replay (a host-side bc1/bc2 would be frozen into the graph).
@@ -99,17 +107,8 @@ extern "C" __global__ void adam_update_capturable(float* __restrict__ p, const f
                                                   float weight_decay, const float* __restrict__ step)
 {
     const float t = step[0];
-    const float step_size = lr / (1.f - powf(beta1, t)), sqrt_bc2 = sqrtf(1.f - powf(beta2, t));
-    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < n;
-         k += (long long)gridDim.x * blockDim.x) {
-        const int idx = (int)k;
-        const float grad = g[idx] + weight_decay * p[idx];
-        const float mi = beta1 * m[idx] + (1.f - beta1) * grad;
-        const float vi = beta2 * v[idx] + (1.f - beta2) * grad * grad;
-        m[idx] = mi;
-        v[idx] = vi;
-        p[idx] -= step_size * mi / (sqrtf(vi) / sqrt_bc2 + eps);
-    }
+    adam_loop(p, g, m, v, n, beta1, beta2, eps, weight_decay, lr / (1.f - powf(beta1, t)),
+              sqrtf(1.f - powf(beta2, t)));
 }
 
 // step[0] += 1, by one thread: the device-side step count of a capturable optimizer.
