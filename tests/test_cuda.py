@@ -14,7 +14,7 @@ import tinygan
 from tinygan import backend
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks"))
-from workloads import WORKLOADS, make_step, noise_shape  # noqa: E402
+from workloads import WORKLOADS, make_step, noise_shape
 
 
 def _inputs(workload: str, device: str, seed: int = 0):
