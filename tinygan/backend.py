@@ -102,10 +102,10 @@ def to_device(a, device: str):
     device = check_device(device)
     if device == "cuda":
         if not is_cupy_array(a):
-            _check_transfer(f"copying a host array of shape {np.shape(a)} to the GPU")
+            _check_transfer("copying a host array of shape {} to the GPU", a)
         return cupy().asarray(a)
     if is_cupy_array(a):
-        _check_transfer(f"copying a GPU array of shape {a.shape} to the host")
+        _check_transfer("copying a GPU array of shape {} to the host", a)
         return a.get()
     return np.asarray(a)
 
@@ -116,7 +116,7 @@ def to_numpy(a) -> np.ndarray:
     Reading values on the host (``Tensor.item()``, ``float(t)``, ``.numpy()``) comes through here:
     on the GPU it waits for every kernel before it, so it is refused inside a ``transfer_guard``.
     """
-    _check_transfer(f"reading an array of shape {np.shape(a)} on the host")
+    _check_transfer("reading an array of shape {} on the host", a)
     return a.get() if is_cupy_array(a) else np.asarray(a)
 
 
@@ -138,8 +138,10 @@ def transfer_guard(what: str):
         _transfer_guard = previous
 
 
-def _check_transfer(action: str) -> None:
+def _check_transfer(action: str, a) -> None:
+    """Raise inside a transfer_guard; `action` gets a's shape (the message is built only then)."""
     if _transfer_guard is not None:
+        action = action.format(np.shape(a))
         raise RuntimeError(f"{_transfer_guard}: {action} is not allowed here (it would synchronize with or "
                            "copy from the host); read values and draw host inputs outside the step")
 

@@ -53,10 +53,10 @@ class Normalize(Function):
         self.axes, self.eps = axes, eps
         self.gamma = affine[0] if affine else None
         self.mode = _kernel_mode(x, axes)
-        kept = tuple(1 if i in axes else n for i, n in enumerate(x.shape))  # the stats' keepdims shape
         if self.mode is not None:
             from ..kernels.norm import norm_forward
             y, mean, rstd = norm_forward(x, *affine, eps=eps, mode=self.mode)
+            kept = tuple(1 if i in axes else n for i, n in enumerate(x.shape))  # the stats' keepdims shape
             self.x, self.mean, self.rstd = x, mean, rstd
             stats.update(mu=mean.reshape(kept), var=(1.0 / (rstd * rstd) - eps).reshape(kept))
             return y
