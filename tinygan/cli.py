@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend
+from . import backend, factories
 from .data import DATASETS, get_dataset
 from .gans import VARIANTS, get_variant
 from .gans.common import DataInfo, config_from
@@ -86,6 +86,7 @@ def cmd_train(args, parser) -> int:
     if tcfg.batch_size % cfg.pack:
         parser.error(f"--batch-size {tcfg.batch_size} must be a multiple of --pack {cfg.pack}")
     info = DataInfo(data.kind, tuple(data.x.shape[1:]), data.num_classes)
+    factories.manual_seed(args.seed)  # the networks' initial weights follow --seed
     try:
         gan = variant_cls(cfg, info, tcfg.device)
     except ValueError as e:

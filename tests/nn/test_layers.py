@@ -39,6 +39,7 @@ SHAPES = [
     (lambda: nn.Tanh(), (2, 3), (2, 3)),
     (lambda: nn.Sigmoid(), (2, 3), (2, 3)),
     (lambda: nn.Identity(54, unused=1), (2, 3), (2, 3)),
+    (lambda: nn.Maxout(3, 4, 5), (2, 3), (2, 4)),
     (lambda: nn.Flatten(), (2, 3, 4, 4), (2, 48)),
     (lambda: nn.Flatten(0, 1), (2, 3, 4, 4), (6, 4, 4)),
     (lambda: nn.Unflatten(1, (3, 16)), (2, 48), (2, 3, 16)),
@@ -287,6 +288,28 @@ def test_gradcheck_conv_batchnorm_relu(training):
     nn.init.uniform_(model[1].bias, -0.5, 0.5)
     x = tinygan.randn(2, 2, 4, 4, dtype=np.float64, requires_grad=True)
     assert gradcheck(lambda x: model(x), (x,))
+    assert gradcheck(lambda x, *ps: model(x), (x, *model.parameters()))
+
+
+def test_maxout_is_the_max_over_each_units_contiguous_pieces():
+    """h_i = max_j (x W_ij + b_ij) with the k pieces of unit i in columns i*k .. i*k + k - 1."""
+    tinygan.manual_seed(0)
+    layer = nn.Maxout(3, 4, pieces=5)
+    x = randn(6, 3)
+    z = x.numpy() @ layer.linear.weight.detach().numpy().T + layer.linear.bias.detach().numpy()  # (6, 20)
+    np.testing.assert_allclose(layer(x).detach().numpy(), z.reshape(6, 4, 5).max(-1), rtol=1e-6)
+    assert sorted(dict(layer.named_parameters())) == ["linear.bias", "linear.weight"]
+    with pytest.raises(ValueError, match="pieces"):
+        nn.Maxout(3, 4, 0)
+
+
+@settings(deadline=None, max_examples=5)
+@given(st.integers(0, 10_000))
+def test_gradcheck_maxout(seed):
+    """The gradient reaches only the winning piece of each unit (random weights: no ties)."""
+    tinygan.manual_seed(seed)
+    model = nn.Sequential(nn.Maxout(3, 4, 3), nn.Maxout(4, 2, 2)).double()
+    x = tinygan.randn(5, 3, dtype=np.float64, requires_grad=True)
     assert gradcheck(lambda x, *ps: model(x), (x, *model.parameters()))
 
 

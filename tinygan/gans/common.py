@@ -25,7 +25,14 @@ from ..tensor import Tensor, no_grad
 class GANConfig:
     """Hyperparameters shared by all variants (each variant's Config changes the defaults)."""
     z_dim: int = 64                 # noise dimension (100 for images, as in DCGAN)
-    hidden: int = 256               # width of the MLP layers for 2D/1D data
+    # the MLPs for 2D/1D points (mlp_networks)
+    hidden: int = 256               # width of G's hidden layers
+    g_layers: int = 3               # G's hidden layers
+    g_batchnorm: bool = False       # G's hidden layers are Linear (no bias) -> BatchNorm1d -> ReLU
+    d_hidden: int = 0               # width of D's hidden layers; 0 = hidden
+    d_layers: int = 3               # D's hidden layers
+    maxout: int = 0                 # D's units are maxouts of this many pieces; 0 = LeakyReLU(0.2)
+    init_std: float = 0.0           # weights ~ N(0, init_std), biases 0; 0 = PyTorch's default init
     arch: str = "auto"              # "mlp" or "dcgan"; auto = mlp for points, dcgan for images
     loss: str = "nonsaturating"     # a key of losses.LOSSES
     optimizer: str = "adam"         # "adam" or "rmsprop"
@@ -119,29 +126,12 @@ class Discriminator(nn.Module):
         return self.head(self.features(x, y))
 
 
-def dcgan_init(module: nn.Module) -> None:
-    """DCGAN's initialisation: weights ~ N(0, 0.02), batch-norm scales ~ N(1, 0.02) (Radford et al. 2016)."""
-    for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.normal_(m.weight, 1.0, 0.02)
-            nn.init.zeros_(m.bias)
-
-
 def mlp_networks(cfg: GANConfig, data: DataInfo, z_dim: int):
-    """G and D bodies of MLPs: for 2D points (width cfg.hidden) or flattened images (mlp_gan)."""
+    """G and D bodies of MLPs: for 2D points (``hidden``, ``g_layers``, ...) or flattened images (mlp_gan)."""
     d = int(np.prod(data.shape))
     k = (data.num_classes or 0) if cfg.conditional else 0
     if data.kind == "points":
-        h = cfg.hidden
-        g = nn.Sequential(nn.Linear(z_dim + k, h), nn.ReLU(), nn.Linear(h, h), nn.ReLU(),
-                          nn.Linear(h, h), nn.ReLU(), nn.Linear(h, d))
-        trunk = nn.Sequential(nn.Linear((d + k) * cfg.pack, h), nn.LeakyReLU(0.2), nn.Linear(h, h),
-                              nn.LeakyReLU(0.2), nn.Linear(h, h), nn.LeakyReLU(0.2))
-        return g, trunk, h
+        return point_mlps(cfg, z_dim + k, (d + k) * cfg.pack, d)
     # the MLP pair of the reference benchmark `mlp_gan` (Goodfellow et al. 2014 style)
     g = nn.Sequential(nn.Linear(z_dim + k, 256), nn.LeakyReLU(0.2), nn.Linear(256, 512), nn.LeakyReLU(0.2),
                       nn.Linear(512, 1024), nn.LeakyReLU(0.2), nn.Linear(1024, d), nn.Tanh(),
@@ -151,6 +141,40 @@ def mlp_networks(cfg: GANConfig, data: DataInfo, z_dim: int):
                           nn.LeakyReLU(0.2), nn.Dropout(0.3), nn.Linear(1024, 512), nn.LeakyReLU(0.2),
                           nn.Dropout(0.3), nn.Linear(512, 256), nn.LeakyReLU(0.2), nn.Dropout(0.3))
     return g, trunk, 256
+
+
+def point_mlps(cfg: GANConfig, g_in: int, d_in: int, out: int):
+    """G: g_layers x [Linear, (BatchNorm1d), ReLU], Linear to ``out``;  D's trunk: d_layers x
+    [Linear, LeakyReLU(0.2)] or [Maxout]. Returns (G body, D trunk, width of D's features)."""
+    g, width = [], g_in
+    for _ in range(cfg.g_layers):
+        if cfg.g_batchnorm:  # the BN shift makes a bias redundant (PacGAN's G, Lin et al. 2018)
+            g += [nn.Linear(width, cfg.hidden, bias=False), nn.BatchNorm1d(cfg.hidden), nn.ReLU()]
+        else:
+            g += [nn.Linear(width, cfg.hidden), nn.ReLU()]
+        width = cfg.hidden
+    g.append(nn.Linear(width, out))
+    trunk, width, h = [], d_in, cfg.d_hidden or cfg.hidden
+    for _ in range(cfg.d_layers):
+        trunk += [nn.Maxout(width, h, cfg.maxout)] if cfg.maxout else [nn.Linear(width, h), nn.LeakyReLU(0.2)]
+        width = h
+    return nn.Sequential(*g), nn.Sequential(*trunk), width
+
+
+def normal_init(module: nn.Module, std: float) -> None:
+    """Every Linear / conv weight ~ N(0, std), biases 0; batch-norm scales ~ N(1, std), shifts 0.
+
+    With std 0.02 this is DCGAN's initialisation (Radford et al. 2016, Sec. 4), also used by
+    the PacGAN toy networks (Lin et al. 2018).
+    """
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, std)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            nn.init.normal_(m.weight, 1.0, std)
+            nn.init.zeros_(m.bias)
 
 
 def dcgan_networks(cfg: GANConfig, data: DataInfo, z_dim: int):
@@ -208,9 +232,10 @@ class GAN:
         k = (data.num_classes or 0) if cfg.conditional else 0
         G = Generator(g, k)
         D = Discriminator(trunk, nn.Linear(width, 1), pack=cfg.pack, num_classes=k, mbd=mbd)
-        if self.arch() == "dcgan":
-            dcgan_init(G)
-            dcgan_init(D)
+        std = cfg.init_std or (0.02 if self.arch() == "dcgan" else 0.0)  # DCGAN's N(0, 0.02)
+        if std:
+            normal_init(G, std)
+            normal_init(D, std)
         return G, D
 
     def make_optimizer(self, params, lr: float):

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import backend, losses, nn
 from ..tensor import Tensor, no_grad
-from .common import GAN, GANConfig, Generator, dcgan_init
+from .common import GAN, GANConfig, Generator, normal_init
 
 
 @dataclass
@@ -57,7 +57,7 @@ def autoencoder_networks(cfg: GANConfig, shape: tuple, kind: str):
                         nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.ReLU(),
                         nn.ConvTranspose2d(32, c, 4, 2, 1), nn.Tanh())
     G, D = Generator(g), AutoencoderD(enc, dec)
-    dcgan_init(G)
+    normal_init(G, 0.02)
     return G, D
 
 

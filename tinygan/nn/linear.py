@@ -50,6 +50,33 @@ class Linear(Module):
                 f"bias={self.bias is not None}")
 
 
+class Maxout(Module):
+    """A maxout layer (Goodfellow et al. 2013, "Maxout Networks", Eq. 1):
+
+        z_ij = x^T W_ij + b_ij,    h_i(x) = max_{j in [1, k]} z_ij
+
+    ``out_features`` units of ``pieces`` (k) linear pieces each: one Linear to
+    ``out_features * pieces`` outputs, the k pieces of unit i side by side, then a max over them.
+    Not in ``torch.nn``; the layout (pieces of a unit contiguous) is that of Theano/Blocks'
+    ``LinearMaxout``, which the PacGAN and VEEGAN toy discriminators use.
+    """
+
+    def __init__(self, in_features: int, out_features: int, pieces: int, bias: bool = True,
+                 device=None, dtype=None):
+        super().__init__()
+        if pieces < 1:
+            raise ValueError(f"Maxout: expected pieces >= 1, got {pieces}")
+        self.out_features, self.pieces = out_features, pieces
+        self.linear = Linear(in_features, out_features * pieces, bias, device, dtype)
+
+    def forward(self, x: Tensor) -> Tensor:
+        z = self.linear(x)                                                   # (N, out * k)
+        return z.reshape(z.shape[:-1] + (self.out_features, self.pieces)).amax(-1)  # (N, out)
+
+    def extra_repr(self) -> str:
+        return f"out_features={self.out_features}, pieces={self.pieces}"
+
+
 class Identity(Module):
     """Return the input unchanged (any constructor arguments are ignored, as in PyTorch)."""
 
