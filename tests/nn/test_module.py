@@ -140,6 +140,22 @@ def test_load_state_dict_copies_into_existing_arrays_and_casts():
     np.testing.assert_allclose(model[0].weight.data, small_model(1)[0].weight.data)
 
 
+def test_batchnorm_state_dict_without_num_batches_tracked_loads_and_keeps_the_counter():
+    """Older PyTorch checkpoints lack ``num_batches_tracked``; PyTorch loads them and keeps its counter."""
+    model = small_model(0)
+    for _ in range(2):
+        model(tinygan.randn(6, 3))
+    sd = small_model(1).state_dict()
+    del sd["1.num_batches_tracked"]
+    result = model.load_state_dict(sd)                 # strict, and no KeyError
+    assert result.missing_keys == []
+    assert int(model[1].num_batches_tracked.item()) == 2
+    np.testing.assert_array_equal(model[1].running_mean.data, sd["1.running_mean"])
+    del sd["1.running_mean"]                           # other buffers are still required
+    with pytest.raises(KeyError, match=r"1\.running_mean"):
+        model.load_state_dict(sd)
+
+
 def test_strict_loading_reports_missing_and_unexpected_keys():
     model = small_model(0)
     sd = model.state_dict()

@@ -67,6 +67,7 @@ class Module:
     """Base class of every layer and model: subclasses assign attributes in ``__init__``, define forward."""
 
     training: bool
+    _optional_state: tuple = ()  # buffers a loaded state dict may lack (see load_state_dict)
 
     def __init__(self):
         object.__setattr__(self, "training", True)
@@ -310,10 +311,14 @@ class Module:
         """Copy values (NumPy arrays or Tensors) into the existing arrays, keeping their dtype and device.
 
         Nothing is copied unless every key fits: with ``strict`` a missing or unexpected key
-        raises KeyError; a shape mismatch always raises ValueError.
+        raises KeyError; a shape mismatch always raises ValueError. A buffer named in a module's
+        ``_optional_state`` may be absent (older PyTorch checkpoints lack batch norm's
+        ``num_batches_tracked``): it keeps its current value, as in PyTorch.
         """
         own = OrderedDict(self._named_state())
-        missing = [k for k in own if k not in state_dict]
+        optional = {f"{prefix}.{name}" if prefix else name
+                    for prefix, m in self.named_modules() for name in m._optional_state}
+        missing = [k for k in own if k not in state_dict and k not in optional]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
             raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")

@@ -18,6 +18,8 @@ from .module import Module
 class _NormBase(Module):
     """Per-channel affine parameters (weight 1, bias 0) and running statistics, as PyTorch's ``_NormBase``."""
 
+    _optional_state = ("num_batches_tracked",)  # older checkpoints lack it; loading keeps the counter
+
     def __init__(self, num_features: int, eps: float, momentum: float | None, affine: bool,
                  track_running_stats: bool, device, dtype):
         super().__init__()
