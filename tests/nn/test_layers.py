@@ -291,13 +291,13 @@ def test_gradcheck_conv_batchnorm_relu(training):
     assert gradcheck(lambda x, *ps: model(x), (x, *model.parameters()))
 
 
-def test_maxout_is_the_max_over_each_units_contiguous_pieces():
-    """h_i = max_j (x W_ij + b_ij) with the k pieces of unit i in columns i*k .. i*k + k - 1."""
+def test_maxout_is_the_max_over_each_units_pieces():
+    """h_i = max_j (x W_ij + b_ij), piece j of unit i in column j * out_features + i."""
     tinygan.manual_seed(0)
     layer = nn.Maxout(3, 4, pieces=5)
     x = randn(6, 3)
     z = x.numpy() @ layer.linear.weight.detach().numpy().T + layer.linear.bias.detach().numpy()  # (6, 20)
-    np.testing.assert_allclose(layer(x).detach().numpy(), z.reshape(6, 4, 5).max(-1), rtol=1e-6)
+    np.testing.assert_allclose(layer(x).detach().numpy(), z.reshape(6, 5, 4).max(1), rtol=1e-6)
     assert sorted(dict(layer.named_parameters())) == ["linear.bias", "linear.weight"]
     with pytest.raises(ValueError, match="pieces"):
         nn.Maxout(3, 4, 0)

@@ -56,9 +56,10 @@ class Maxout(Module):
         z_ij = x^T W_ij + b_ij,    h_i(x) = max_{j in [1, k]} z_ij
 
     ``out_features`` units of ``pieces`` (k) linear pieces each: one Linear to
-    ``out_features * pieces`` outputs, the k pieces of unit i side by side, then a max over them.
-    Not in ``torch.nn``; the layout (pieces of a unit contiguous) is that of Theano/Blocks'
-    ``LinearMaxout``, which the PacGAN and VEEGAN toy discriminators use.
+    ``pieces * out_features`` outputs, where output ``j * out_features + i`` is piece j of unit i,
+    then the max over j. (Any assignment of outputs to pieces is the same model up to a permutation
+    of the Linear's rows; with the pieces in the middle axis the max is k - 1 elementwise maxima of
+    contiguous rows.) Not in ``torch.nn``; the PacGAN and VEEGAN toy discriminators use it.
     """
 
     def __init__(self, in_features: int, out_features: int, pieces: int, bias: bool = True,
@@ -67,11 +68,11 @@ class Maxout(Module):
         if pieces < 1:
             raise ValueError(f"Maxout: expected pieces >= 1, got {pieces}")
         self.out_features, self.pieces = out_features, pieces
-        self.linear = Linear(in_features, out_features * pieces, bias, device, dtype)
+        self.linear = Linear(in_features, pieces * out_features, bias, device, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
-        z = self.linear(x)                                                   # (N, out * k)
-        return z.reshape(z.shape[:-1] + (self.out_features, self.pieces)).amax(-1)  # (N, out)
+        z = self.linear(x)                                                       # (N, k * out)
+        return z.reshape(z.shape[:-1] + (self.pieces, self.out_features)).amax(-2)  # (N, out)
 
     def extra_repr(self) -> str:
         return f"out_features={self.out_features}, pieces={self.pieces}"
