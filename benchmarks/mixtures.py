@@ -1,90 +1,212 @@
-"""Mode-collapse scores on the 2D mixtures: the table in the README, and the commands behind it.
+"""Mode-collapse scores on the 2D mixtures: the README's tables, and the commands behind them.
 
-    python benchmarks/mixtures.py                       # every configuration, 3 seeds, both mixtures
-    python benchmarks/mixtures.py --configs gan pacgan4 --datasets ring8 --seeds 0
-    python benchmarks/mixtures.py --jobs 2              # two runs at a time (one BLAS thread each)
+    python benchmarks/mixtures.py                          # every variant's defaults, ring8 + grid25, 3 seeds
+    python benchmarks/mixtures.py --configs gan pacgan2 --datasets ring8 --seeds 0 1 2 3 4
+    python benchmarks/mixtures.py --paper pacgan --seeds 0 1 2 3 4 --steps 20000 --score-every 10000
+    python benchmarks/mixtures.py --paper unrolled --seeds 0 1 2
+    python benchmarks/mixtures.py --jobs 2                 # two runs at a time (one BLAS thread each)
 
-Each run is one ``python -m tinygan train`` command (printed before it starts), and its
-scores are the VEEGAN / PacGAN protocol of ``tinygan/metrics.py`` on 2500 samples at the
-last step. Runs land in ``runs/mixtures/CONFIG-DATASET-SEED/``.
+Each run is one ``python -m tinygan train`` command (printed before it starts) writing into
+``runs/mixtures/<table>/CONFIG-DATASET-SEED/``; a run whose folder already holds its final
+checkpoint is read back instead of trained again, and an interrupted one is resumed. Scores are
+the VEEGAN / PacGAN protocol of ``tinygan/metrics.py`` on 2500 samples (modes captured, % high
+quality, reverse KL of the mode histogram to uniform), read from the run's ``metrics.jsonl`` at
+every ``--score-every`` steps and at the last step. The table gives mean +- standard error
+over seeds, and for ``--paper`` the paper's own numbers beside ours.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
-# name: (CLI arguments after "train", steps); every run also gets --dataset, --seed, --steps, --out.
-# unrolled and wgan_gp cost ~10x more per step (5 unrolled D updates through create_graph; 5 critic
-# steps with a double-backward penalty), so they get fewer steps for a similar CPU budget.
-CONFIGS = {
-    "gan": (["gan"], 25000),
-    "pacgan4": (["gan", "--pack", "4"], 25000),
-    "unrolled": (["unrolled"], 3000),
-    "wgan_gp": (["wgan_gp"], 3000),
+
+@dataclass(frozen=True)
+class Config:
+    args: tuple           # CLI arguments after "train" (the variant and its switches)
+    batch_per_pack: bool = False  # --batch-size is the batch per packed D input, times --pack
+
+
+# The defaults table: each variant and trick with nothing but its own defaults.
+DEFAULTS = {
+    "gan": Config(("gan",)),
+    "gan-minimax": Config(("gan", "--loss", "minimax")),
+    "lsgan": Config(("lsgan",)),
+    "hinge": Config(("hinge",)),
+    "wgan": Config(("wgan",)),
+    "wgan_gp": Config(("wgan_gp",)),
+    "ebgan": Config(("ebgan",)),
+    "began": Config(("began",)),
+    "unrolled": Config(("unrolled",)),
+    "pacgan2": Config(("gan", "--pack", "2")),
+    "pacgan3": Config(("gan", "--pack", "3")),
+    "pacgan4": Config(("gan", "--pack", "4")),
+    "minibatch-discrimination": Config(("gan", "--minibatch-discrimination", "8")),
+    "feature-matching": Config(("gan", "--feature-matching")),
+    "label-smoothing": Config(("gan", "--label-smoothing", "0.9")),
 }
+
+# PacGAN's synthetic experiment (Lin et al. 2018, Sec. 5.1; the public config of
+# github.com/fjxmlzn/PacGAN): G 4 x [Linear 400 (no bias), BatchNorm, ReLU] on z ~ N(0, I_2);
+# D 3 maxout layers of 200 units x 5 pieces; N(0, 0.02) init; Adam(1e-4, beta1 0.8); batch 100
+# packed samples; 100,000 training points; 2500 samples scored. Packing m makes D's input m samples.
+PACGAN_NETS = ("--set", "g_batchnorm=true", "--set", "hidden=400", "--set", "g_layers=4", "--set", "z_dim=2",
+               "--set", "d_hidden=200", "--set", "d_layers=3", "--set", "maxout=5", "--set", "init_std=0.02",
+               "--set", "lr_g=1e-4", "--set", "lr_d=1e-4", "--set", "betas=0.8,0.999", "--batch-size", "100")
+PACGAN = {f"pacgan{m}" if m > 1 else "gan": Config(("gan", "--pack", str(m), *PACGAN_NETS), batch_per_pack=True)
+          for m in (1, 2, 3, 4)}
+# Their Table 1: mean +- standard error over 10 runs of 400 epochs (400,000 steps).
+PACGAN_TABLE = {  # (config, dataset): (modes, high quality %, reverse KL)
+    ("gan", "ring8"): ("6.3 ± 0.5", "98.2 ± 0.2", "0.45 ± 0.09"),
+    ("pacgan2", "ring8"): ("7.9 ± 0.1", "95.6 ± 2.0", "0.07 ± 0.03"),
+    ("pacgan3", "ring8"): ("7.8 ± 0.1", "97.7 ± 0.3", "0.10 ± 0.02"),
+    ("pacgan4", "ring8"): ("7.8 ± 0.1", "95.9 ± 1.4", "0.07 ± 0.02"),
+    ("gan", "grid25"): ("17.3 ± 0.8", "94.8 ± 0.7", "0.70 ± 0.07"),
+    ("pacgan2", "grid25"): ("23.8 ± 0.7", "91.3 ± 0.8", "0.13 ± 0.04"),
+    ("pacgan3", "grid25"): ("24.6 ± 0.4", "94.2 ± 0.4", "0.06 ± 0.02"),
+    ("pacgan4", "grid25"): ("24.8 ± 0.2", "93.6 ± 0.6", "0.04 ± 0.01"),
+}
+
+# Metz et al. (2017), App. A: the 2D mixture experiment (see tinygan/gans/unrolled.py), with
+# K = 10 unrolling steps (their Fig. 1) against the same networks and optimizer with K = 0.
+UNROLLED = {
+    "unrolled10": Config(("unrolled", "--set", "unroll_steps=10")),
+    "unrolled0": Config(("unrolled", "--set", "unroll_steps=0")),
+}
+
+PAPERS = {"pacgan": (PACGAN, ("ring8", "grid25")), "unrolled": (UNROLLED, ("ring8",))}
 DATASETS = ("ring8", "grid25")
-COMMON = ["--batch-size", "256", "--no-progress", "--set", "hidden=128"]
 
 
-def command(config: str, dataset: str, seed: int, steps: int, out: Path) -> list[str]:
-    return [sys.executable, "-m", "tinygan", "train", *CONFIGS[config][0], "--dataset", dataset, "--seed", str(seed),
-            "--steps", str(steps), "--sample-every", str(steps), "--checkpoint-every", str(steps),
-            "--out", str(out), *COMMON]
+def command(cfg: Config, dataset: str, seed: int, steps: int | None, score_every: int | None,
+            out: Path) -> list[str]:
+    args = list(cfg.args)
+    if cfg.batch_per_pack:  # PacGAN's batch counts packed D inputs: m samples each
+        i = args.index("--batch-size")
+        args[i + 1] = str(int(args[i + 1]) * int(args[args.index("--pack") + 1]))
+    cmd = [sys.executable, "-m", "tinygan", "train", *args, "--dataset", dataset, "--seed", str(seed),
+           "--out", str(out), "--no-progress"]
+    if steps:
+        cmd += ["--steps", str(steps)]
+    if score_every:
+        cmd += ["--sample-every", str(score_every), "--checkpoint-every", str(score_every)]
+    return cmd
 
 
-def run_one(args) -> dict:
-    config, dataset, seed, steps, root = args
-    out = root / f"{config}-{dataset}-{seed}"
-    cmd = command(config, dataset, seed, steps, out)
-    print("$ python " + " ".join(cmd[1:]), flush=True)
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-    if proc.returncode != 0:
-        return {"config": config, "dataset": dataset, "seed": seed, "error": proc.stderr[-500:]}
-    last = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
-    return {"config": config, "dataset": dataset, "seed": seed, **last}
+def _rows(out: Path) -> list[dict]:
+    path = out / "metrics.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def run_one(job) -> dict:
+    """Train one configuration (or read back a finished run); its scored rows and wall time."""
+    name, cfg, dataset, seed, steps, score_every, root = job
+    out = root / f"{name}-{dataset}-{seed}"
+    cmd = command(cfg, dataset, seed, steps, score_every, out)
+    done = out / "done.json"
+    if done.exists() and json.loads(done.read_text())["command"] == cmd[1:]:
+        result = json.loads(done.read_text())
+    else:
+        if (out / "checkpoint.npz").exists():
+            cmd.append("--resume")
+        print("$ python " + " ".join(cmd[1:]), flush=True)
+        env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+        env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1")  # one core per run
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+        if proc.returncode != 0:
+            return {"name": name, "dataset": dataset, "seed": seed, "error": proc.stderr[-800:]}
+        cmd = [c for c in cmd if c != "--resume"]
+        result = {"command": cmd[1:], "seconds": time.perf_counter() - start,
+                  "scores": [r for r in _rows(out) if "modes_captured" in r]}
+        done.write_text(json.dumps(result))
+    return {"name": name, "dataset": dataset, "seed": seed, **result}
+
+
+def mean_se(values: list[float], fmt: str) -> str:
+    """'mean ± standard error' (just the value for one seed)."""
+    if len(values) == 1:
+        return format(values[0], fmt)
+    se = statistics.stdev(values) / math.sqrt(len(values))
+    return f"{format(statistics.mean(values), fmt)} ± {format(se, fmt)}"
+
+
+def table(results: list[dict], paper: str | None) -> list[str]:
+    lines = ["| config | data | step | seeds | modes | high quality % | reverse KL | per seed: modes / HQ % "
+             "| wall s (1 core) |" + (" paper: modes / HQ % / rev-KL |" if paper == "pacgan" else ""),
+             "|---|---|---:|---:|---|---|---|---|---:|" + ("---|" if paper == "pacgan" else "")]
+    keys = list(dict.fromkeys((r["name"], r["dataset"]) for r in results))
+    for name, dataset in keys:
+        rs = [r for r in results if (r["name"], r["dataset"]) == (name, dataset)]
+        failed = [r for r in rs if "error" in r]
+        if failed:
+            lines.append(f"| {name} | {dataset} | failed: {failed[0]['error'][-200:]!r} |")
+            continue
+        for step in sorted({s["step"] for r in rs for s in r["scores"]}):
+            at = [next((s for s in r["scores"] if s["step"] == step), None) for r in rs]
+            if any(s is None for s in at):
+                continue
+            modes = [s["modes_captured"] for s in at]
+            hq = [100 * s["high_quality"] for s in at]
+            kl = [s["reverse_kl"] if s["reverse_kl"] is not None else math.inf for s in at]
+            per_seed = ", ".join(f"{m}/{h:.0f}" for m, h in zip(modes, hq))
+            wall = statistics.mean(r["seconds"] for r in rs)
+            ref = PACGAN_TABLE.get((name, dataset))
+            extra = f" {' / '.join(ref)} |" if paper == "pacgan" and ref else (" |" if paper == "pacgan" else "")
+            lines.append(f"| {name} | {dataset} | {step} | {len(at)} | {mean_se(modes, '.1f')} of "
+                         f"{at[0]['num_modes']} | {mean_se(hq, '.1f')} | {mean_se(kl, '.3f')} | {per_seed} | "
+                         f"{wall:.0f} |{extra}")
+    return lines
+
+
+def blas_kernel() -> str:
+    """The BLAS library and CPU kernel NumPy uses, as threadpoolctl reports them (if installed)."""
+    try:
+        import numpy  # noqa: F401  (loads the BLAS library threadpoolctl inspects)
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (pip install threadpoolctl to see it)"
+    return ", ".join(f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')}"
+                     for i in threadpool_info() if i.get("user_api") == "blas") or "none found"
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
-    p.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
+    p.add_argument("--paper", choices=list(PAPERS), help="reproduce a paper's setup instead of the defaults table")
+    p.add_argument("--configs", nargs="+", help="a subset of the table's configurations")
+    p.add_argument("--datasets", nargs="+", choices=DATASETS, help="default: ring8 and grid25")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    p.add_argument("--steps", type=int, help="override the per-config step counts")
-    p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--steps", type=int, help="training steps (default: each variant's own default)")
+    p.add_argument("--score-every", type=int, help="also score (and checkpoint) every N steps")
+    p.add_argument("--jobs", type=int, default=1, help="runs at a time, each on one core")
     p.add_argument("--out", default="runs/mixtures")
-    p.add_argument("--json", help="also write every run's final row to this file")
+    p.add_argument("--markdown", help="also write the table to this file")
     args = p.parse_args(argv)
-    root = Path(args.out)
-    jobs = [(c, d, s, args.steps or CONFIGS[c][1], root) for d in args.datasets for c in args.configs
-            for s in args.seeds]
+    configs, datasets = PAPERS[args.paper] if args.paper else (DEFAULTS, DATASETS)
+    unknown = set(args.configs or []) - set(configs)
+    if unknown:
+        p.error(f"unknown configs {sorted(unknown)}; choose from {list(configs)}")
+    names = args.configs or list(configs)
+    root = Path(args.out) / (args.paper or "defaults")
+    jobs = [(n, configs[n], d, s, args.steps, args.score_every, root)
+            for d in (args.datasets or datasets) for n in names for s in args.seeds]
+    print(f"{len(jobs)} runs, {args.jobs} at a time; OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for them; "
+          f"BLAS: {blas_kernel()}", flush=True)
     with ThreadPoolExecutor(args.jobs) as pool:
-        rows = list(pool.map(run_one, jobs))
-    if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=1))
-    print("\n| config | dataset | steps | modes (per seed) | mean modes | high quality % (per seed) | mean HQ % |")
-    print("|---|---|---:|---|---:|---|---:|")
-    failed = False
-    for d in args.datasets:
-        for c in args.configs:
-            rs = [r for r in rows if r["config"] == c and r["dataset"] == d]
-            if not rs:
-                continue
-            if any("error" in r for r in rs):
-                failed = True
-                print(f"| {c} | {d} | - | failed: {[r.get('error', '')[-120:] for r in rs if 'error' in r]} |")
-                continue
-            modes = [r["modes_captured"] for r in rs]
-            hq = [100 * r["high_quality"] for r in rs]
-            print(f"| {c} | {d} | {args.steps or CONFIGS[c][1]} | {' / '.join(map(str, modes))} of {rs[0]['num_modes']} | "
-                  f"{statistics.mean(modes):.1f} | {' / '.join(f'{h:.1f}' for h in hq)} | {statistics.mean(hq):.1f} |")
-    return 1 if failed else 0
+        results = list(pool.map(run_one, jobs))
+    lines = table(results, args.paper)
+    print("\n".join(lines))
+    if args.markdown:
+        Path(args.markdown).write_text("\n".join(lines) + "\n")
+    return 1 if any("error" in r for r in results) else 0
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ def test_list_names_every_variant(capsys):
     (["train", "dcgan", "--dataset", "ring8", "--steps", "1"], "28x28 images"),
     (["train", "cgan", "--dataset", "ring8", "--steps", "1"], "labelled dataset"),
     (["train", "gan", "--device", "cuda"], "pip install"),
+    (["train", "gan", "--lr-decay", "1.5"], "fraction of the run"),
 ])
 def test_bad_arguments_exit_2_with_a_message(args, message, capsys):
     with pytest.raises(SystemExit) as e:
@@ -54,3 +55,24 @@ def test_train_then_sample_points_and_resume(tmp_path):
         main(["sample", str(out), "--label", "3", "--out", str(tmp_path / "x.npy")])
     with pytest.raises(SystemExit):
         main(["sample", str(tmp_path / "missing"), "--out", str(tmp_path / "x.npy")])
+
+
+def test_run_defaults_come_from_the_variant_and_packing_scales_the_batch(tmp_path, monkeypatch):
+    """Without flags a run takes its variant's steps, batch and lr decay for the data kind; with
+    --pack m the batch is m times larger, so D sees as many (packed) inputs as without packing."""
+    import tinygan.train
+    from tinygan.gans import get_variant
+    seen = {}
+
+    def fake_train(gan, data, cfg, resume=False):
+        seen.update(cfg=cfg, gan=gan)
+        return []
+    monkeypatch.setattr(tinygan.train, "train", fake_train)
+    assert main(["train", "gan", "--out", str(tmp_path), "--no-progress"]) == 0
+    run = get_variant("gan").run_defaults["points"]
+    cfg = seen["cfg"]
+    assert (cfg.steps, cfg.batch_size, cfg.lr_decay, cfg.sample_every) == (
+        run["steps"], run["batch_size"], run["lr_decay"], run["sample_every"])
+    assert seen["gan"].cfg.z_dim == 2 and seen["gan"].cfg.lr_g == 1e-3     # BY_DATA for points
+    assert main(["train", "gan", "--pack", "3", "--lr-decay", "0", "--out", str(tmp_path), "--no-progress"]) == 0
+    assert seen["cfg"].batch_size == 3 * run["batch_size"] and seen["cfg"].lr_decay == 0.0

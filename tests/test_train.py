@@ -84,3 +84,44 @@ def test_critic_map_works_with_minibatch_discrimination_and_packing():
         gan = cls(config_from(cls.Config, {"hidden": 8, **overrides}), DataInfo("points", (2,), None))
         values = gan.critic_map(np.random.default_rng(0).normal(size=(40_000, 2)).astype(np.float32))
         assert values.shape == (40_000,) and np.isfinite(values).all()
+
+
+def test_lr_decay_is_linear_to_zero_over_the_last_fraction_and_resumes_exactly(ring, tmp_path):
+    from tinygan.train import lr_factor
+    assert [lr_factor(s, 10, 0.5) for s in (0, 4, 5, 6, 9)] == [1.0, 1.0, 1.0, 0.8, 0.2]
+    assert lr_factor(9, 10, 0.0) == 1.0
+    cfg = {"steps": 6, "batch_size": 32, "log_every": 1, "sample_every": 100, "checkpoint_every": 5,
+           "progress": False, "lr_decay": 0.5}  # checkpointed after step 5, at lr factor 2/3
+    gan = _gan(ring)
+    full = train(gan, ring, TrainConfig(out=str(tmp_path / "full"), **cfg))
+    assert gan.opt_g.param_groups[0]["lr"] == pytest.approx(gan.cfg.lr_g * lr_factor(5, 6, 0.5))
+    killed = _gan(ring)                                # the same run, killed during step 6
+    real_step = killed.g_step
+
+    def g_step(real, y, rng):
+        g_step.calls += 1
+        if g_step.calls == 6:
+            raise KeyboardInterrupt
+        return real_step(real, y, rng)
+    g_step.calls = 0
+    killed.g_step = g_step
+    with pytest.raises(KeyboardInterrupt):
+        train(killed, ring, TrainConfig(out=str(tmp_path / "part"), **cfg))
+    part = train(_gan(ring), ring, TrainConfig(out=str(tmp_path / "part"), **cfg), resume=True)
+    assert [r["g_loss"] for r in part] == pytest.approx([r["g_loss"] for r in full], rel=1e-6)
+    no_decay = train(_gan(ring), ring, TrainConfig(out=str(tmp_path / "flat"), **{**cfg, "lr_decay": 0.0}))
+    assert no_decay[-1]["g_loss"] != pytest.approx(full[-1]["g_loss"], rel=1e-6)
+
+
+def test_fields_left_at_zero_take_their_data_kinds_values():
+    from tinygan.gans.common import BY_DATA
+    tinygan.manual_seed(0)
+    cls = get_variant("gan")
+    points = cls(cls.Config(), DataInfo("points", (2,), None))
+    images = cls(cls.Config(), DataInfo("images", (1, 28, 28), 10))
+    for gan, kind in ((points, "points"), (images, "images")):
+        assert {k: getattr(gan.cfg, k) for k in BY_DATA[kind]} == BY_DATA[kind]
+        assert gan.opt_g.param_groups[0]["lr"] == BY_DATA[kind]["lr_g"]
+    assert points.G.body[0].in_features == 2
+    explicit = cls(config_from(cls.Config, {"z_dim": 5, "lr_d": 3e-4}), DataInfo("points", (2,), None))
+    assert (explicit.cfg.z_dim, explicit.cfg.lr_d, explicit.cfg.lr_g) == (5, 3e-4, 1e-3)

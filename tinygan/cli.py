@@ -1,6 +1,6 @@
 """The command line: ``python -m tinygan train|sample|list`` (also installed as ``tinygan``).
 
-    python -m tinygan train                          # quick visual default: gan on ring8, ~1 min
+    python -m tinygan train                          # the main job: gan on ring8, under a minute
     python -m tinygan train wgan_gp --dataset grid25 --steps 20000 --out runs/wgan_gp
     python -m tinygan train dcgan --dataset mnist --device cuda
     python -m tinygan train gan --pack 4 --set hidden=128   # any Config field with --set
@@ -22,10 +22,6 @@ from . import backend, factories
 from .data import DATASETS, get_dataset
 from .gans import VARIANTS, get_variant
 from .gans.common import DataInfo, config_from
-
-# per data kind: (steps, batch size, sample/checkpoint period) that give a useful run
-RUN_DEFAULTS = {"points": (2000, 256, 500), "images": (2000, 64, 250)}
-
 
 def _parse_value(text: str, current):
     """Parse ``text`` as the type of a Config field's current value."""
@@ -76,13 +72,15 @@ def cmd_train(args, parser) -> int:
         data = get_dataset(dataset, data_dir=args.data_dir, rng=np.random.default_rng(args.seed))
     except (ValueError, FileNotFoundError) as e:
         parser.error(str(e))
-    steps, batch, period = RUN_DEFAULTS[data.kind]
-    if data.kind == "images" and cfg.z_dim == 64 and not any(s.startswith("z_dim=") for s in args.set or []):
-        cfg = dataclasses.replace(cfg, z_dim=100)  # DCGAN's noise size for images
-    tcfg = TrainConfig(steps=args.steps or steps, batch_size=args.batch_size or batch, seed=args.seed,
-                       out=args.out or os.path.join("runs", f"{name}-{dataset}"), device=args.device,
-                       sample_every=args.sample_every or period, checkpoint_every=args.checkpoint_every or period,
+    run = variant_cls.run_defaults[data.kind]  # the variant's own steps, batch size, ...
+    period = args.sample_every or run["sample_every"]
+    tcfg = TrainConfig(steps=args.steps or run["steps"], batch_size=args.batch_size or run["batch_size"] * cfg.pack,
+                       seed=args.seed, out=args.out or os.path.join("runs", f"{name}-{dataset}"), device=args.device,
+                       sample_every=period, checkpoint_every=args.checkpoint_every or period,
+                       lr_decay=run["lr_decay"] if args.lr_decay is None else args.lr_decay,
                        progress=not args.no_progress)
+    if not 0.0 <= tcfg.lr_decay <= 1.0:
+        parser.error(f"--lr-decay {tcfg.lr_decay}: expected a fraction of the run in [0, 1]")
     if tcfg.batch_size % cfg.pack:
         parser.error(f"--batch-size {tcfg.batch_size} must be a multiple of --pack {cfg.pack}")
     info = DataInfo(data.kind, tuple(data.x.shape[1:]), data.num_classes)
@@ -188,6 +186,9 @@ def make_parser() -> argparse.ArgumentParser:
     t.add_argument("--steps", type=_positive)
     t.add_argument("--batch-size", type=_positive)
     t.add_argument("--lr", type=float, help="learning rate of both G and D")
+    t.add_argument("--lr-decay", type=float, metavar="FRACTION",
+                   help="decay the learning rates linearly to 0 over this last fraction of the steps "
+                        "(default: the variant's, 0.5 on 2D points, 0 on images)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", choices=["cpu", "cuda"], default=backend.default_device())
     t.add_argument("--out", help="output folder (default: runs/VARIANT-DATASET)")

@@ -46,6 +46,7 @@ class TrainConfig:
     checkpoint_every: int = 500    # steps between checkpoints
     num_samples: int = 64          # fixed noise vectors in the sample grid
     progress: bool = True          # tqdm progress bar
+    lr_decay: float = 0.0          # the last fraction of steps over which every lr decays linearly to 0
 
 
 GRID_ROW = 8  # images per row of the sample grid
@@ -54,6 +55,21 @@ SHOWN = ("steps_per_s", "modes_captured", "high_quality")  # shown beside the lo
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+def lr_factor(step: int, steps: int, decay: float) -> float:
+    """The learning rates' multiplier at ``step``: 1, then linearly down to 0 over the last
+    ``decay`` fraction of the run (the "linear" policy of pix2pix and CycleGAN, Isola et al. 2017)."""
+    start = steps * (1 - decay)
+    return 1.0 if step < start else (steps - step) / (steps - start)
+
+
+def set_lr_factor(optimizers, factor: float) -> None:
+    """lr = initial_lr * factor in every parameter group (``initial_lr`` as PyTorch's schedulers
+    keep it; it is saved with the optimizer, so a resumed run continues the same schedule)."""
+    for opt in optimizers:
+        for group in opt.param_groups:
+            group["lr"] = group.setdefault("initial_lr", group["lr"]) * factor
 
 
 def step_rng(seed: int, step: int, stream: int = 0) -> np.random.Generator:
@@ -154,6 +170,8 @@ def train(gan: GAN, data: Dataset, cfg: TrainConfig, resume: bool = False) -> li
         for step in range(start, cfg.steps):
             rng = step_rng(cfg.seed, step)
             factories.manual_seed(int(rng.integers(2**62)))  # dropout masks of this step
+            if cfg.lr_decay:
+                set_lr_factor(gan.optimizers().values(), lr_factor(step, cfg.steps, cfg.lr_decay))
             row = {}
             for k in range(gan.n_critic):
                 real, y = sampler.batch(step * gan.n_critic + k)

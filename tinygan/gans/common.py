@@ -23,10 +23,13 @@ from ..tensor import Tensor, no_grad
 
 @dataclass
 class GANConfig:
-    """Hyperparameters shared by all variants (each variant's Config changes the defaults)."""
-    z_dim: int = 64                 # noise dimension (100 for images, as in DCGAN)
-    # the MLPs for 2D/1D points (mlp_networks)
-    hidden: int = 256               # width of G's hidden layers
+    """Hyperparameters shared by all variants (each variant's Config changes the defaults).
+
+    A field left at 0 takes its data kind's value from ``BY_DATA`` when the GAN is built.
+    """
+    z_dim: int = 0                  # noise size (0: by data)
+    # the MLPs for 2D/1D points (point_mlps)
+    hidden: int = 128               # width of G's hidden layers
     g_layers: int = 3               # G's hidden layers
     g_batchnorm: bool = False       # G's hidden layers are Linear (no bias) -> BatchNorm1d -> ReLU
     d_hidden: int = 0               # width of D's hidden layers; 0 = hidden
@@ -36,9 +39,9 @@ class GANConfig:
     arch: str = "auto"              # "mlp" or "dcgan"; auto = mlp for points, dcgan for images
     loss: str = "nonsaturating"     # a key of losses.LOSSES
     optimizer: str = "adam"         # "adam" or "rmsprop"
-    lr_g: float = 2e-4              # DCGAN's Adam settings (Radford et al. 2016, Sec. 4)
-    lr_d: float = 2e-4
-    betas: tuple = (0.5, 0.999)
+    lr_g: float = 0.0               # Adam's learning rates (0: by data)
+    lr_d: float = 0.0
+    betas: tuple = (0.5, 0.999)     # DCGAN's Adam betas (Radford et al. 2016, Sec. 4)
     n_critic: int = 1               # D steps per G step (k in Goodfellow et al. 2014, Alg. 1)
     real_label: float = 1.0         # 0.9 = one-sided label smoothing (Salimans et al. 2016, 3.4)
     feature_matching: bool = False  # G matches D's mean features (Salimans et al. 2016, 3.1)
@@ -46,6 +49,14 @@ class GANConfig:
     pack: int = 1                   # D judges m samples at once (PacGAN, Lin et al. 2018)
     d_batchnorm: bool = True        # batch norm in the conv critic (WGAN-GP turns it off)
     conditional: bool = False       # feed labels to G and D (cGAN, Mirza & Osindero 2014)
+
+
+# The values of the fields left at 0, per data kind. Points: z ~ N(0, I_2) as in the toy setups
+# of PacGAN (Lin et al. 2018) and VEEGAN; a 64-dim z leaves G a nearly linear map of a round
+# Gaussian that it cannot tear into 8 separate modes. lr 1e-3: at DCGAN's 2e-4 the small MLPs
+# need five times the steps. Images: DCGAN's z of 100 and Adam lr 2e-4 (Radford et al. 2016).
+BY_DATA = {"points": {"z_dim": 2, "lr_g": 1e-3, "lr_d": 1e-3},
+           "images": {"z_dim": 100, "lr_g": 2e-4, "lr_d": 2e-4}}
 
 
 @dataclass(frozen=True)
@@ -200,12 +211,16 @@ class GAN:
 
     name = "gan"
     Config = GANConfig
+    # a run's defaults per data kind (the CLI's, unless given): steps, batch size, frames, lr decay
+    run_defaults = {"points": {"steps": 5000, "batch_size": 256, "sample_every": 500, "lr_decay": 0.5},
+                    "images": {"steps": 2000, "batch_size": 64, "sample_every": 250, "lr_decay": 0.0}}
 
     def __init__(self, cfg: GANConfig, data: DataInfo, device: str = "cpu"):
         if cfg.loss not in losses.LOSSES:
             raise ValueError(f"{self.name}: unknown loss {cfg.loss!r}; choose from {sorted(losses.LOSSES)}")
         if cfg.conditional and not data.num_classes:
             raise ValueError(f"{self.name}: conditional training needs a labelled dataset (mnist, fashion-mnist)")
+        cfg = dataclasses.replace(cfg, **{k: v for k, v in BY_DATA[data.kind].items() if not getattr(cfg, k)})
         self.cfg, self.data, self.device = cfg, data, device
         self.G, self.D = self.build_networks()
         self.G.to(device)
