@@ -113,7 +113,7 @@ def test_lr_decay_is_linear_to_zero_over_the_last_fraction_and_resumes_exactly(r
     assert no_decay[-1]["g_loss"] != pytest.approx(full[-1]["g_loss"], rel=1e-6)
 
 
-def test_fields_left_at_zero_take_their_data_kinds_values():
+def test_fields_left_at_none_take_their_data_kinds_values():
     from tinygan.gans.common import BY_DATA
     tinygan.manual_seed(0)
     cls = get_variant("gan")
@@ -123,5 +123,5 @@ def test_fields_left_at_zero_take_their_data_kinds_values():
         assert {k: getattr(gan.cfg, k) for k in BY_DATA[kind]} == BY_DATA[kind]
         assert gan.opt_g.param_groups[0]["lr"] == BY_DATA[kind]["lr_g"]
     assert points.G.body[0].in_features == 2
-    explicit = cls(config_from(cls.Config, {"z_dim": 5, "lr_d": 3e-4}), DataInfo("points", (2,), None))
-    assert (explicit.cfg.z_dim, explicit.cfg.lr_d, explicit.cfg.lr_g) == (5, 3e-4, 1e-3)
+    explicit = cls(config_from(cls.Config, {"z_dim": 5, "lr_d": 0.0}), DataInfo("points", (2,), None))
+    assert (explicit.cfg.z_dim, explicit.cfg.lr_d, explicit.cfg.lr_g) == (5, 0.0, 1e-3)  # 0 is a value

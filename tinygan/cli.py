@@ -33,6 +33,8 @@ def _parse_value(text: str, current):
         raise ValueError(f"expected true or false, got {text!r}")
     if isinstance(current, tuple):
         return tuple(float(v) for v in text.split(","))
+    if current is None:  # a field whose default is "by data" (z_dim, lr_g, lr_d): a number
+        return int(text) if text.lstrip("-").isdigit() else float(text)
     return type(current)(text)
 
 

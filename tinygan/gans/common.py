@@ -25,9 +25,9 @@ from ..tensor import Tensor, no_grad
 class GANConfig:
     """Hyperparameters shared by all variants (each variant's Config changes the defaults).
 
-    A field left at 0 takes its data kind's value from ``BY_DATA`` when the GAN is built.
+    A field left at None takes its data kind's value from ``BY_DATA`` when the GAN is built.
     """
-    z_dim: int = 0                  # noise size (0: by data)
+    z_dim: int | None = None        # noise size (None: by data)
     # the MLPs for 2D/1D points (point_mlps)
     hidden: int = 128               # width of G's hidden layers
     g_layers: int = 3               # G's hidden layers
@@ -39,8 +39,8 @@ class GANConfig:
     arch: str = "auto"              # "mlp" or "dcgan"; auto = mlp for points, dcgan for images
     loss: str = "nonsaturating"     # a key of losses.LOSSES
     optimizer: str = "adam"         # "adam" or "rmsprop"
-    lr_g: float = 0.0               # Adam's learning rates (0: by data)
-    lr_d: float = 0.0
+    lr_g: float | None = None       # Adam's learning rates (None: by data)
+    lr_d: float | None = None
     betas: tuple = (0.5, 0.999)     # DCGAN's Adam betas (Radford et al. 2016, Sec. 4)
     n_critic: int = 1               # D steps per G step (k in Goodfellow et al. 2014, Alg. 1)
     real_label: float = 1.0         # 0.9 = one-sided label smoothing (Salimans et al. 2016, 3.4)
@@ -51,7 +51,7 @@ class GANConfig:
     conditional: bool = False       # feed labels to G and D (cGAN, Mirza & Osindero 2014)
 
 
-# The values of the fields left at 0, per data kind. Points: z ~ N(0, I_2) as in the toy setups
+# The values of the fields left at None, per data kind. Points: z ~ N(0, I_2) as in the toy setups
 # of PacGAN (Lin et al. 2018) and VEEGAN; a 64-dim z leaves G a nearly linear map of a round
 # Gaussian that it cannot tear into 8 separate modes. lr 1e-3: at DCGAN's 2e-4 the small MLPs
 # need five times the steps. Images: DCGAN's z of 100 and Adam lr 2e-4 (Radford et al. 2016).
@@ -220,7 +220,7 @@ class GAN:
             raise ValueError(f"{self.name}: unknown loss {cfg.loss!r}; choose from {sorted(losses.LOSSES)}")
         if cfg.conditional and not data.num_classes:
             raise ValueError(f"{self.name}: conditional training needs a labelled dataset (mnist, fashion-mnist)")
-        cfg = dataclasses.replace(cfg, **{k: v for k, v in BY_DATA[data.kind].items() if not getattr(cfg, k)})
+        cfg = dataclasses.replace(cfg, **{k: v for k, v in BY_DATA[data.kind].items() if getattr(cfg, k) is None})
         self.cfg, self.data, self.device = cfg, data, device
         self.G, self.D = self.build_networks()
         self.G.to(device)
