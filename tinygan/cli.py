@@ -23,6 +23,7 @@ from .data import DATASETS, get_dataset
 from .gans import VARIANTS, get_variant
 from .gans.common import DataInfo, config_from
 
+
 def _parse_value(text: str, current):
     """Parse ``text`` as the type of a Config field's current value."""
     if isinstance(current, bool):
@@ -75,11 +76,11 @@ def cmd_train(args, parser) -> int:
     except (ValueError, FileNotFoundError) as e:
         parser.error(str(e))
     run = variant_cls.run_defaults[data.kind]  # the variant's own steps, batch size, ...
-    period = args.sample_every or run["sample_every"]
-    tcfg = TrainConfig(steps=args.steps or run["steps"], batch_size=args.batch_size or run["batch_size"] * cfg.pack,
+    period = args.sample_every or run.sample_every
+    tcfg = TrainConfig(steps=args.steps or run.steps, batch_size=args.batch_size or run.batch_size * cfg.pack,
                        seed=args.seed, out=args.out or os.path.join("runs", f"{name}-{dataset}"), device=args.device,
                        sample_every=period, checkpoint_every=args.checkpoint_every or period,
-                       lr_decay=run["lr_decay"] if args.lr_decay is None else args.lr_decay,
+                       lr_decay=run.lr_decay if args.lr_decay is None else args.lr_decay,
                        progress=not args.no_progress)
     if not 0.0 <= tcfg.lr_decay <= 1.0:
         parser.error(f"--lr-decay {tcfg.lr_decay}: expected a fraction of the run in [0, 1]")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -57,6 +58,15 @@ class GANConfig:
 # need five times the steps. Images: DCGAN's z of 100 and Adam lr 2e-4 (Radford et al. 2016).
 BY_DATA = {"points": {"z_dim": 2, "lr_g": 1e-3, "lr_d": 1e-3},
            "images": {"z_dim": 100, "lr_g": 2e-4, "lr_d": 2e-4}}
+
+
+@dataclass(frozen=True)
+class RunDefaults:
+    """How a run of a variant trains unless told otherwise (the CLI's defaults, per data kind)."""
+    steps: int
+    batch_size: int         # samples per step (times the PacGAN degree m: D sees batch_size packed inputs)
+    sample_every: int       # steps between sample frames (and checkpoints)
+    lr_decay: float = 0.0   # the last fraction of the run over which the lrs decay to 0 (train.lr_factor)
 
 
 @dataclass(frozen=True)
@@ -211,9 +221,8 @@ class GAN:
 
     name = "gan"
     Config = GANConfig
-    # a run's defaults per data kind (the CLI's, unless given): steps, batch size, frames, lr decay
-    run_defaults = {"points": {"steps": 5000, "batch_size": 256, "sample_every": 500, "lr_decay": 0.5},
-                    "images": {"steps": 2000, "batch_size": 64, "sample_every": 250, "lr_decay": 0.0}}
+    run_defaults: ClassVar[dict] = {"points": RunDefaults(steps=5000, batch_size=256, sample_every=500, lr_decay=0.5),
+                                    "images": RunDefaults(steps=2000, batch_size=64, sample_every=250)}
 
     def __init__(self, cfg: GANConfig, data: DataInfo, device: str = "cpu"):
         if cfg.loss not in losses.LOSSES:
