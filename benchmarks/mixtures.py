@@ -57,10 +57,12 @@ DEFAULTS = {
 # PacGAN's synthetic experiment (Lin et al. 2018, Sec. 5.1; the public config of
 # github.com/fjxmlzn/PacGAN): G 4 x [Linear 400 (no bias), BatchNorm, ReLU] on z ~ N(0, I_2);
 # D 3 maxout layers of 200 units x 5 pieces; N(0, 0.02) init; Adam(1e-4, beta1 0.8); batch 100
-# packed samples; 100,000 training points; 2500 samples scored. Packing m makes D's input m samples.
+# packed samples; constant learning rates; 100,000 training points; 2500 samples scored. Packing m
+# makes D's input m samples.
 PACGAN_NETS = ("--set", "g_batchnorm=true", "--set", "hidden=400", "--set", "g_layers=4", "--set", "z_dim=2",
                "--set", "d_hidden=200", "--set", "d_layers=3", "--set", "maxout=5", "--set", "init_std=0.02",
-               "--set", "lr_g=1e-4", "--set", "lr_d=1e-4", "--set", "betas=0.8,0.999", "--batch-size", "100")
+               "--set", "lr_g=1e-4", "--set", "lr_d=1e-4", "--set", "betas=0.8,0.999", "--lr-decay", "0",
+               "--batch-size", "100")
 PACGAN = {f"pacgan{m}" if m > 1 else "gan": Config(("gan", "--pack", str(m), *PACGAN_NETS), batch_per_pack=True)
           for m in (1, 2, 3, 4)}
 # Their Table 1: mean +- standard error over 10 runs of 400 epochs (400,000 steps).
