@@ -4,6 +4,7 @@
     python benchmarks/mixtures.py --configs gan pacgan2 --datasets ring8 --seeds 0 1 2 3 4
     python benchmarks/mixtures.py --paper pacgan --seeds 0 1 2 3 4 --steps 20000 --score-every 10000
     python benchmarks/mixtures.py --paper unrolled --seeds 0 1 2
+    python benchmarks/mixtures.py --ablation               # why the old defaults collapsed
     python benchmarks/mixtures.py --jobs 2                 # two runs at a time (one BLAS thread each)
 
 Each run is one ``python -m tinygan train`` command (printed before it starts) writing into
@@ -52,6 +53,19 @@ DEFAULTS = {
     "minibatch-discrimination": Config(("gan", "--minibatch-discrimination", "8")),
     "feature-matching": Config(("gan", "--feature-matching")),
     "label-smoothing": Config(("gan", "--label-smoothing", "0.9")),
+}
+
+# Why the old defaults collapsed: the main job with one of them put back at a time, and all of them
+# (z of 64, width 256, Adam lr 2e-4, constant lr, batch 256, 2000 steps: 0 of 8 ring8 modes).
+ABLATION = {
+    "main-job": Config(("gan",)),
+    "z_dim-64": Config(("gan", "--set", "z_dim=64")),
+    "width-256": Config(("gan", "--set", "hidden=256")),
+    "lr-2e-4": Config(("gan", "--lr", "2e-4")),
+    "constant-lr": Config(("gan", "--lr-decay", "0")),
+    "batch-256": Config(("gan", "--batch-size", "256")),
+    "old-defaults": Config(("gan", "--set", "z_dim=64", "--set", "hidden=256", "--lr", "2e-4", "--lr-decay", "0",
+                            "--batch-size", "256", "--steps", "2000")),
 }
 
 # PacGAN's synthetic experiment (Lin et al. 2018, Sec. 5.1; the public config of
@@ -183,6 +197,7 @@ def blas_kernel() -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--paper", choices=list(PAPERS), help="reproduce a paper's setup instead of the defaults table")
+    p.add_argument("--ablation", action="store_true", help="the main job with one old default put back at a time")
     p.add_argument("--configs", nargs="+", help="a subset of the table's configurations")
     p.add_argument("--datasets", nargs="+", choices=DATASETS, help="default: ring8 and grid25")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
@@ -192,12 +207,13 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="runs/mixtures")
     p.add_argument("--markdown", help="also write the table to this file")
     args = p.parse_args(argv)
-    configs, datasets = PAPERS[args.paper] if args.paper else (DEFAULTS, DATASETS)
+    configs, datasets = PAPERS[args.paper] if args.paper else (ABLATION, ("ring8",)) if args.ablation else (
+        DEFAULTS, DATASETS)
     unknown = set(args.configs or []) - set(configs)
     if unknown:
         p.error(f"unknown configs {sorted(unknown)}; choose from {list(configs)}")
     names = args.configs or list(configs)
-    root = Path(args.out) / (args.paper or "defaults")
+    root = Path(args.out) / (args.paper or ("ablation" if args.ablation else "defaults"))
     jobs = [(n, configs[n], d, s, args.steps, args.score_every, root)
             for d in (args.datasets or datasets) for n in names for s in args.seeds]
     print(f"{len(jobs)} runs, {args.jobs} at a time; OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for them; "

@@ -26,7 +26,8 @@ from ..tensor import Tensor, no_grad
 class GANConfig:
     """Hyperparameters shared by all variants (each variant's Config changes the defaults).
 
-    A field left at None takes its data kind's value from ``BY_DATA`` when the GAN is built.
+    A field left at None takes its data kind's value from the variant's ``config_by_data`` (the
+    shared ``BY_DATA`` unless the variant adds to it) when the GAN is built.
     """
     z_dim: int | None = None        # noise size (None: by data)
     # the MLPs for 2D/1D points (point_mlps)
@@ -221,6 +222,7 @@ class GAN:
 
     name = "gan"
     Config = GANConfig
+    config_by_data: ClassVar[dict] = BY_DATA  # values of the Config fields left at None, per data kind
     run_defaults: ClassVar[dict] = {"points": RunDefaults(steps=5000, batch_size=256, sample_every=500, lr_decay=0.5),
                                     "images": RunDefaults(steps=2000, batch_size=64, sample_every=250)}
 
@@ -229,7 +231,8 @@ class GAN:
             raise ValueError(f"{self.name}: unknown loss {cfg.loss!r}; choose from {sorted(losses.LOSSES)}")
         if cfg.conditional and not data.num_classes:
             raise ValueError(f"{self.name}: conditional training needs a labelled dataset (mnist, fashion-mnist)")
-        cfg = dataclasses.replace(cfg, **{k: v for k, v in BY_DATA[data.kind].items() if getattr(cfg, k) is None})
+        by_data = self.config_by_data[data.kind]
+        cfg = dataclasses.replace(cfg, **{k: v for k, v in by_data.items() if getattr(cfg, k) is None})
         self.cfg, self.data, self.device = cfg, data, device
         self.G, self.D = self.build_networks()
         self.G.to(device)

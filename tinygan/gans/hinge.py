@@ -4,8 +4,11 @@
     L_G = -E_z[D(G(z))]
 
 D is a soft-margin SVM between real and fake; G moves its samples along D's normal.
+G's loss is linear in D's output, as WGAN's: nothing saturates near the data, so G's points settle
+on the modes more slowly than with the sigmoid losses (74-83% high quality on ring8 after 5000
+steps, 91% after 10000): the 2D runs take 10000 steps.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .common import GAN, GANConfig
 
@@ -18,6 +21,7 @@ class Config(GANConfig):
 class HingeGAN(GAN):
     name = "hinge"
     Config = Config
+    run_defaults = {**GAN.run_defaults, "points": replace(GAN.run_defaults["points"], steps=10000, sample_every=1000)}
 
 
 VARIANT = HingeGAN
