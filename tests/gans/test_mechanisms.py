@@ -114,10 +114,10 @@ def test_point_mlp_default_init_is_pytorchs(build, tiny_points):
 UNROLL_LR = 0.5
 
 
-def _unrolled_gan(build, tiny_points, k):
+def _unrolled_gan(build, tiny_points, k, **overrides):
     """A float64 unrolled GAN on tiny MLPs whose G step (lr 0) leaves G's gradient in p.grad."""
     gan = build("unrolled", tiny_points, hidden=8, z_dim=4, g_layers=1, d_layers=1, unroll_steps=k,
-                unroll_lr=UNROLL_LR, lr_g=0.0)
+                unroll_lr=UNROLL_LR, lr_g=0.0, **overrides)
     gan.G.double()
     gan.D.double()
     sample_z = gan.sample_z
@@ -131,25 +131,41 @@ def _unrolled_g_grad(gan, real, seed=5):
 
 
 def _f_K(gan, z, real, k):
-    """Metz et al. 2017, Eq. 5-7, by hand: k plain gradient steps on a copy of D against the fixed
-    fake batch, then G's loss under the updated D."""
+    """Metz et al. 2017, Eq. 5-7, by hand: k steps on a copy of D against the fixed fake batch (plain
+    gradient steps, or Adam's from the moments D's optimizer holds), then G's loss under the updated D."""
     with no_grad():
         fake = gan.G(z)
     D = copy.deepcopy(gan.D)
+    group = gan.opt_d.param_groups[0]
+    (beta1, beta2), lr, eps = group["betas"], group["lr"], group["eps"]
+    moments = [[gan.opt_d.state[p][key].copy() for key in ("exp_avg", "exp_avg_sq")] + [gan.opt_d.state[p]["step"]]
+               for p in gan.D.parameters()] if gan.cfg.unroll_optimizer == "adam" else None
     for _ in range(k):
         D.zero_grad()
         losses.minimax_d_loss(D(real), D(fake)).backward()
-        for p in D.parameters():
-            p.data -= UNROLL_LR * p.grad.data
+        for i, p in enumerate(D.parameters()):
+            g = p.grad.data
+            if moments is None:
+                p.data -= UNROLL_LR * g
+                continue
+            m, v, t = moments[i]
+            m, v, t = beta1 * m + (1 - beta1) * g, beta2 * v + (1 - beta2) * g * g, t + 1
+            moments[i] = [m, v, t]
+            p.data -= lr / (1 - beta1**t) * m / (np.sqrt(v / (1 - beta2**t)) + eps)
     with no_grad():
         return losses.nonsaturating_g_loss(D(fake)).item()
 
 
-def test_unrolled_g_gradient_is_the_derivative_of_f_K(build, tiny_points):
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_unrolled_g_gradient_is_the_derivative_of_f_K(optimizer, build, tiny_points):
     """G's gradient is df_K/dtheta_G, the total derivative through K unrolled D updates (Metz et al. 2017,
-    Eq. 7-8): checked against a central difference of f_K along a random direction of G's parameters."""
+    Eq. 7-8): checked against a central difference of f_K along a random direction of G's parameters.
+    The Adam unrolling continues from the moments of a D step taken before."""
     k, eps = 3, 1e-6
-    gan, real = _unrolled_gan(build, tiny_points, k), _batch(tiny_points, dtype=np.float64)
+    gan = _unrolled_gan(build, tiny_points, k, unroll_optimizer=optimizer, lr_d=0.05)
+    real = _batch(tiny_points, dtype=np.float64)
+    if optimizer == "adam":
+        gan.d_step(real, None, np.random.default_rng(4))
     analytic = _unrolled_g_grad(gan, real)
     z = gan.sample_z(N, np.random.default_rng(5))
     params = dict(gan.G.named_parameters())
