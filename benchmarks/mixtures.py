@@ -91,11 +91,15 @@ PACGAN_TABLE = {  # (config, dataset): (modes, high quality %, reverse KL)
     ("pacgan4", "grid25"): ("24.8 ± 0.2", "93.6 ± 0.6", "0.04 ± 0.01"),
 }
 
-# Metz et al. (2017), App. A: the 2D mixture experiment (see tinygan/gans/unrolled.py), with
-# K = 10 unrolling steps (their Fig. 1) against the same networks and optimizer with K = 0.
+# Metz et al. (2017), Sec. 3.1 and App. A, their 2D mixture experiment: G 2 x [Linear 128, ReLU] on
+# z ~ N(0, I_256), D one hidden layer of 128, Adam(1e-4, beta1 0.5) for both, batch 512 (the
+# authors' notebook), D's Adam unrolled (their code), K = 10 unrolling steps (their Fig. 1) against
+# the same networks and optimizer with K = 0. Their ring has radius 2 and std 0.02: ring8 scaled by 2.
+METZ_NETS = ("--set", "g_layers=2", "--set", "hidden=128", "--set", "z_dim=256", "--set", "d_layers=1",
+             "--lr", "1e-4", "--set", "unroll_optimizer=adam", "--lr-decay", "0", "--batch-size", "512")
 UNROLLED = {
-    "unrolled10": Config(("unrolled", "--set", "unroll_steps=10")),
-    "unrolled0": Config(("unrolled", "--set", "unroll_steps=0")),
+    "unrolled10": Config(("unrolled", *METZ_NETS, "--set", "unroll_steps=10")),
+    "unrolled0": Config(("unrolled", *METZ_NETS, "--set", "unroll_steps=0")),
 }
 
 PAPERS = {"pacgan": (PACGAN, ("ring8", "grid25")), "unrolled": (UNROLLED, ("ring8",))}

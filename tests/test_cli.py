@@ -73,6 +73,6 @@ def test_run_defaults_come_from_the_variant_and_packing_scales_the_batch(tmp_pat
     cfg = seen["cfg"]
     assert (cfg.steps, cfg.batch_size, cfg.lr_decay, cfg.sample_every) == (
         run.steps, run.batch_size, run.lr_decay, run.sample_every)
-    assert seen["gan"].cfg.z_dim == 2 and seen["gan"].cfg.lr_g == 1e-3     # BY_DATA for points
+    assert (seen["gan"].cfg.z_dim, seen["gan"].cfg.lr_g, seen["gan"].cfg.lr_d) == (2, 5e-4, 1e-3)  # BY_DATA
     assert main(["train", "gan", "--pack", "3", "--lr-decay", "0", "--out", str(tmp_path), "--no-progress"]) == 0
     assert seen["cfg"].batch_size == 3 * run.batch_size and seen["cfg"].lr_decay == 0.0

@@ -124,4 +124,4 @@ def test_fields_left_at_none_take_their_data_kinds_values():
         assert gan.opt_g.param_groups[0]["lr"] == BY_DATA[kind]["lr_g"]
     assert points.G.body[0].in_features == 2
     explicit = cls(config_from(cls.Config, {"z_dim": 5, "lr_d": 0.0}), DataInfo("points", (2,), None))
-    assert (explicit.cfg.z_dim, explicit.cfg.lr_d, explicit.cfg.lr_g) == (5, 0.0, 1e-3)  # 0 is a value
+    assert (explicit.cfg.z_dim, explicit.cfg.lr_d, explicit.cfg.lr_g) == (5, 0.0, 5e-4)  # 0 is a value
