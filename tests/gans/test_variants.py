@@ -50,3 +50,21 @@ def test_variant_trains_and_resumes_exactly(name, kind, tiny_points, tiny_images
             assert part[step][k] == pytest.approx(full[step][k], rel=1e-5, abs=1e-6), (name, step, k)
     for k, p in resumed.G.named_parameters():
         np.testing.assert_allclose(p.data, dict(gan.G.named_parameters())[k].data, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", [n for n in VARIANTS if n not in IMAGE_VARIANTS])
+def test_every_by_data_field_is_resolved_for_both_data_kinds(name):
+    """A Config field left at None takes its data kind's value: none is left None once the GAN is built,
+    and the variant's own table wins (WGAN's clip, WGAN-GP's lambda)."""
+    import dataclasses
+
+    import tinygan
+    from tinygan.gans import get_variant
+    from tinygan.gans.common import DataInfo
+    cls = get_variant(name)
+    for info in (DataInfo("points", (2,), None), DataInfo("images", (1, 28, 28), 10)):
+        tinygan.manual_seed(0)
+        cfg = cls(cls.Config(), info).cfg
+        assert all(getattr(cfg, f.name) is not None for f in dataclasses.fields(cfg)), (name, info.kind, cfg)
+        for k, v in cls.config_by_data[info.kind].items():  # explicit Config defaults (BEGAN's lr) stay
+            assert getattr(cfg, k) == (v if getattr(cls.Config(), k) is None else getattr(cls.Config(), k)), k
