@@ -59,6 +59,8 @@ class UnrolledGAN(GAN):
         if cfg.unroll_optimizer not in ("sgd", "adam"):
             raise ValueError(f"unrolled: unroll_optimizer must be 'sgd' or 'adam', got {cfg.unroll_optimizer!r}")
         super().__init__(cfg, data, device)
+        if self.cfg.unroll_lr is None:  # eta = D's own learning rate
+            self.cfg = replace(self.cfg, unroll_lr=self.cfg.lr_d)
 
     def g_step(self, real, y, rng):
         n = real.shape[0]
@@ -81,8 +83,7 @@ class UnrolledGAN(GAN):
 
     def unrolled_sgd(self):
         """theta' = theta - eta g (Eq. 6)."""
-        eta = self.cfg.lr_d if self.cfg.unroll_lr is None else self.cfg.unroll_lr
-        return lambda name, p, g: p - eta * g
+        return lambda name, p, g: p - self.cfg.unroll_lr * g
 
     def unrolled_adam(self, theta: dict):
         """theta' = D's next Adam step (optim.Adam's equations, written with tinygan ops so that theta'
