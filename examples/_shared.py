@@ -26,7 +26,7 @@ import tinygan
 from tinygan import backend, losses, metrics, viz
 from tinygan.data import MIXTURES, Dataset
 from tinygan.gans.common import GAN, DataInfo, config_from
-from tinygan.train import generate_numpy
+from tinygan.train import TrainConfig, generate_numpy
 
 
 def _positive(text: str) -> int:
@@ -71,6 +71,15 @@ def make_gan(variant: type[GAN], data: Dataset, device: str, seed: int, **overri
     cfg = config_from(variant.Config, overrides)
     tinygan.manual_seed(seed)
     return variant(cfg, DataInfo(data.kind, tuple(data.x.shape[1:]), data.num_classes), device)
+
+
+def train_config(gan: GAN, out: Path, steps: int, batch_size: int, seed: int, device: str,
+                 **overrides) -> TrainConfig:
+    """A ``TrainConfig`` writing into ``out``, a frame every steps // 4, with the learning-rate decay of
+    ``gan``'s run defaults for its data kind (on 2D points: linear to 0 over the second half); ``overrides`` win."""
+    fields = {"sample_every": max(1, steps // 4), "lr_decay": type(gan).run_defaults[gan.data.kind].lr_decay}
+    return TrainConfig(steps=steps, batch_size=batch_size, seed=seed, device=device, out=str(out),
+                       **{**fields, **overrides})
 
 
 def ring8_report(gan: GAN, data: Dataset, path: Path, seed: int, title: str = "",

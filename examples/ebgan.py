@@ -13,6 +13,9 @@ continues from the checkpoint of the previous stage exactly as one uninterrupted
 and between stages the energies of fixed real points and fixed fakes are measured: D quickly
 pushes the fakes' energy up to about the margin m, where they stop costing it anything, while
 the real energy keeps falling. The heat map behind the ring plot is minus the energy.
+The learning rates stay constant here (no decay over the second half, unlike
+``python -m tinygan train ebgan``): a decay is scheduled over ``TrainConfig.steps``, which is
+each stage's end, so the stages would not add up to one run.
 """
 from pathlib import Path
 
@@ -23,12 +26,12 @@ import tinygan
 from tinygan import viz
 from tinygan.data import get_dataset
 from tinygan.gans.ebgan import EBGAN
-from tinygan.train import TrainConfig, train
+from tinygan.train import train
 
 
 def main(steps: int, out: Path, device: str, seed: int, batch_size: int) -> None:
     data = get_dataset("ring8", rng=np.random.default_rng(seed))
-    gan = _shared.make_gan(EBGAN, data, device, seed, hidden=128)
+    gan = _shared.make_gan(EBGAN, data, device, seed)
     rng = np.random.default_rng([seed, 5])
     real = tinygan.tensor(data.x[rng.choice(len(data), 1000)], device=device)   # fixed probes
     z = gan.sample_z(1000, rng)
@@ -46,8 +49,9 @@ def main(steps: int, out: Path, device: str, seed: int, batch_size: int) -> None
     measure(0)
     stages = sorted({max(1, round(steps * i / 10)) for i in range(1, 11)})  # 10 stages (fewer if steps < 10)
     for i, stage_end in enumerate(stages):
-        train(gan, data, TrainConfig(steps=stage_end, batch_size=batch_size, seed=seed, device=device,
-                                     out=str(out / "run"), sample_every=steps, progress=False), resume=i > 0)
+        cfg = _shared.train_config(gan, out / "run", stage_end, batch_size, seed, device,
+                                   sample_every=steps, progress=False, lr_decay=0.0)  # see the docstring
+        train(gan, data, cfg, resume=i > 0)
         measure(stage_end)
     path = viz.save_loss_curves(energies, measured_at, out / "energies.png",
                                 title=f"EBGAN energies (mean squared reconstruction error), m = {gan.cfg.margin}")
@@ -56,4 +60,4 @@ def main(steps: int, out: Path, device: str, seed: int, batch_size: int) -> None
 
 
 if __name__ == "__main__":
-    _shared.run(main, default_steps=2000, default_batch_size=256)
+    _shared.run(main, default_steps=10000, default_batch_size=256)

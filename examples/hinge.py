@@ -16,7 +16,7 @@ import numpy as np
 import tinygan
 from tinygan.data import get_dataset
 from tinygan.gans.hinge import HingeGAN
-from tinygan.train import TrainConfig, train
+from tinygan.train import train
 
 
 def main(steps: int, out: Path, device: str, seed: int, batch_size: int) -> None:
@@ -24,9 +24,8 @@ def main(steps: int, out: Path, device: str, seed: int, batch_size: int) -> None
     print(f"losses against D's output: {path}")
 
     data = get_dataset("ring8", rng=np.random.default_rng(seed))
-    gan = _shared.make_gan(HingeGAN, data, device, seed, hidden=128, lr_g=1e-3, lr_d=1e-3)
-    train(gan, data, TrainConfig(steps=steps, batch_size=batch_size, seed=seed, device=device,
-                                 out=str(out / "run"), sample_every=max(1, steps // 4)))
+    gan = _shared.make_gan(HingeGAN, data, device, seed)  # the 2D defaults; lrs decay over the second half
+    train(gan, data, _shared.train_config(gan, out / "run", steps, batch_size, seed, device))
     _shared.ring8_report(gan, data, out / "ring8.png", seed, title=f"hinge GAN after {steps} steps", announce=True)
 
     rng = np.random.default_rng([seed, 2])
@@ -38,4 +37,4 @@ def main(steps: int, out: Path, device: str, seed: int, batch_size: int) -> None
 
 
 if __name__ == "__main__":
-    _shared.run(main, default_steps=2000, default_batch_size=256)
+    _shared.run(main, default_steps=10000, default_batch_size=256)

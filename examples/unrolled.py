@@ -8,9 +8,10 @@ the D it *will* face after K more D updates, each differentiated through
 coming and is pushed to spread out. This costs about K + 1 D passes per G step.
 
 Both models here start from the same seed, see the same batches and use the same learning
-rates; only G's update differs. The script prints the modes each captured and saves both rings.
-The unrolled run dominates the cost: about 10 minutes on a busy 2-core CPU at the default
-1500 steps (with seed 0 there: vanilla 1/8 modes, unrolled 5/8); --steps 500 for a quick look.
+rates (the 2D defaults, decaying to 0 over the second half); only G's update differs. The
+script prints the modes each captured and saves both rings. The unrolled run dominates the
+cost: about 10 minutes on a busy 2-core CPU at the default 1500 steps (half the 3000 of
+``python -m tinygan train unrolled``); --steps 500 for a quick look.
 """
 from pathlib import Path
 
@@ -20,15 +21,15 @@ import numpy as np
 from tinygan.data import get_dataset
 from tinygan.gans.gan import VanillaGAN
 from tinygan.gans.unrolled import UnrolledGAN
-from tinygan.train import TrainConfig, train
+from tinygan.train import train
 
 
 def main(steps: int, out: Path, device: str, seed: int, batch_size: int) -> None:
     data = get_dataset("ring8", rng=np.random.default_rng(seed))
     for variant in (VanillaGAN, UnrolledGAN):
-        gan = _shared.make_gan(variant, data, device, seed, hidden=128, lr_g=5e-4, lr_d=5e-4)
-        rows = train(gan, data, TrainConfig(steps=steps, batch_size=batch_size, seed=seed, device=device,
-                                            out=str(out / gan.name), sample_every=max(1, steps // 5)))
+        gan = _shared.make_gan(variant, data, device, seed)
+        rows = train(gan, data, _shared.train_config(gan, out / gan.name, steps, batch_size, seed, device,
+                                                     sample_every=max(1, steps // 5)))
         over_time = [r["modes_captured"] for r in rows if "modes_captured" in r]
         scores = _shared.ring8_report(gan, data, out / f"{gan.name}_ring8.png", seed,
                                       title=f"{gan.name} after {steps} steps")

@@ -8,8 +8,10 @@ empties: the critic is squeezed into a small set of functions, one of the motiva
 WGAN-GP (Gulrajani et al. 2017, Fig. 1b; see wgan_gp.py).
 
 This script clips a freshly initialised critic once, trains WGAN on the ring of 8 Gaussians
-with the paper's RMSProp and n_critic = 5 (learning rate raised from 5e-5 to 5e-4 so that a few
-minutes show something), and draws the histograms of the critic's weights before and after.
+with the paper's RMSProp, n_critic = 5 and c = 0.01 (learning rate 5e-4, the library's value
+for 2D points, instead of the paper's 5e-5), and draws the histograms of the critic's weights
+before and after. The library's own c on 2D points is 0.1, which places G's points better
+(``tinygan/gans/wgan.py``); the paper's c is kept here because the weights are the point.
 Clipping a default initialisation already pins most weights at +-c; training frees some of
 them, but they stay near the walls rather than spreading over [-c, c].
 """
@@ -21,17 +23,16 @@ from matplotlib.figure import Figure
 
 from tinygan.data import get_dataset
 from tinygan.gans.wgan import WGAN
-from tinygan.train import TrainConfig, train
+from tinygan.train import train
 
 
 def main(steps: int, out: Path, device: str, seed: int, batch_size: int) -> None:
     data = get_dataset("ring8", rng=np.random.default_rng(seed))
-    gan = _shared.make_gan(WGAN, data, device, seed, hidden=128, lr_g=5e-4, lr_d=5e-4)
+    gan = _shared.make_gan(WGAN, data, device, seed, clip=0.01)  # the paper's c (see the docstring)
     c = gan.cfg.clip
     gan.after_d_step()  # the clipping of Algorithm 1, line 7, applied to the initial weights
     before = critic_weights(gan)
-    train(gan, data, TrainConfig(steps=steps, batch_size=batch_size, seed=seed, device=device,
-                                 out=str(out / "run"), sample_every=max(1, steps // 4)))
+    train(gan, data, _shared.train_config(gan, out / "run", steps, batch_size, seed, device))
     _shared.ring8_report(gan, data, out / "ring8.png", seed, title=f"WGAN after {steps} steps", announce=True)
 
     fig = Figure(figsize=(10, 4))
@@ -53,4 +54,4 @@ def critic_weights(gan: WGAN) -> np.ndarray:
 
 
 if __name__ == "__main__":
-    _shared.run(main, default_steps=1000, default_batch_size=256)
+    _shared.run(main, default_steps=5000, default_batch_size=256)
