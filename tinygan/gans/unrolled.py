@@ -66,7 +66,7 @@ class UnrolledGAN(GAN):
         n = real.shape[0]
         fake = self.generate(self.sample_z(n, rng), y)
         theta = dict(self.D.named_parameters())
-        step = self.unrolled_adam(theta) if self.cfg.unroll_optimizer == "adam" else self.unrolled_sgd()
+        step = self.unrolled_adam() if self.cfg.unroll_optimizer == "adam" else self.unrolled_sgd()
         for _ in range(self.cfg.unroll_steps):       # theta^{k+1} = theta^k - eta grad L_D  (Eq. 6)
             with parameters_replaced(self.D, theta):
                 loss_d = GAN.d_loss(self, real, fake, y)  # fake is NOT detached: Eq. 8's second term
@@ -85,7 +85,7 @@ class UnrolledGAN(GAN):
         """theta' = theta - eta g (Eq. 6)."""
         return lambda name, p, g: p - self.cfg.unroll_lr * g
 
-    def unrolled_adam(self, theta: dict):
+    def unrolled_adam(self):
         """theta' = D's next Adam step (optim.Adam's equations, written with tinygan ops so that theta'
         stays differentiable in G's output), continuing from the moments D's optimizer holds now."""
         group = self.opt_d.param_groups[0]
