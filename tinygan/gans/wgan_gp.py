@@ -12,7 +12,7 @@ stays so smooth that G's points wander between the modes (1 of 8 ring8 modes aft
 No batch norm in the critic (it would make the penalty's per-example gradients depend on the
 rest of the batch).
 """
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from .. import losses
 from .common import BY_DATA, GAN, GANConfig
@@ -32,8 +32,6 @@ class WGANGP(GAN):
     Config = Config
     config_by_data = {"points": {**BY_DATA["points"], "lambda_gp": 0.1},
                       "images": {**BY_DATA["images"], "lambda_gp": 10.0, "lr_g": 1e-4, "lr_d": 1e-4}}
-    # 5 critic steps with a double backward each per G step: 3000 steps on 2D data
-    run_defaults = {**GAN.run_defaults, "points": replace(GAN.run_defaults["points"], steps=3000)}
 
     def d_loss(self, real, fake, y):
         wasserstein = losses.wasserstein_d_loss(self.D(real, y), self.D(fake, y))
