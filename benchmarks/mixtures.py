@@ -161,14 +161,18 @@ def run_one(job) -> dict:
 
 
 def mean_se(values: list[float], fmt: str) -> str:
-    """'mean ± standard error' (just the value for one seed)."""
+    """'mean ± standard error' (just the value for one seed; inf if any value is, e.g. the reverse KL
+    of a run without a high-quality sample)."""
+    if not all(math.isfinite(v) for v in values):
+        return "inf"
     if len(values) == 1:
         return format(values[0], fmt)
     se = statistics.stdev(values) / math.sqrt(len(values))
     return f"{format(statistics.mean(values), fmt)} ± {format(se, fmt)}"
 
 
-def table(results: list[dict], paper: str | None) -> list[str]:
+def table(results: list[dict], paper: str | None, every: int | None) -> list[str]:
+    """One row per configuration and dataset at its last step (and at every ``every`` steps)."""
     lines = ["| config | data | step | seeds | modes | high quality % | reverse KL | per seed: modes / HQ % "
              "| wall s (1 core) |" + (" paper: modes / HQ % / rev-KL |" if paper == "pacgan" else ""),
              "|---|---|---:|---:|---|---|---|---|---:|" + ("---|" if paper == "pacgan" else "")]
@@ -179,7 +183,8 @@ def table(results: list[dict], paper: str | None) -> list[str]:
         if failed:
             lines.append(f"| {name} | {dataset} | failed: {failed[0]['error'][-200:]!r} |")
             continue
-        for step in sorted({s["step"] for r in rs for s in r["scores"]}):
+        steps = sorted({s["step"] for r in rs for s in r["scores"]})
+        for step in [s for s in steps if s == steps[-1] or (every and s % every == 0)]:
             at = [next((s for s in r["scores"] if s["step"] == step), None) for r in rs]
             if any(s is None for s in at):
                 continue
@@ -235,7 +240,7 @@ def main(argv=None) -> int:
           f"BLAS: {blas_kernel()}", flush=True)
     with ThreadPoolExecutor(args.jobs) as pool:
         results = list(pool.map(run_one, jobs))
-    lines = table(results, name)
+    lines = table(results, name, args.score_every)
     print("\n".join(lines))
     if args.markdown:
         Path(args.markdown).write_text("\n".join(lines) + "\n")
