@@ -22,6 +22,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -95,10 +96,13 @@ PACGAN_TABLE = {  # (config, dataset): (modes, high quality %, reverse KL)
 
 # Metz et al. (2017), Sec. 3.1 and App. A, their 2D mixture experiment: G 2 x [Linear 128, ReLU] on
 # z ~ N(0, I_256), D one hidden layer of 128, Adam(1e-4, beta1 0.5) for both, batch 512 (the
-# authors' notebook), D's Adam unrolled (their code), K = 10 unrolling steps (their Fig. 1) against
-# the same networks and optimizer with K = 0. Their ring has radius 2 and std 0.02: ring8 scaled by 2.
+# authors' notebook), D's Adam unrolled (their code), G descending the minimax saddle objective (their
+# code minimizes -f_K), K = 10 unrolling steps (their Fig. 1) against the same networks and optimizer
+# with K = 0. Their ring has radius 2 and std 0.02: ring8 scaled by 2. Not copied: their orthogonal
+# init (gain 0.8), their D's ReLU (ours is LeakyReLU 0.2), their simultaneous G and D updates.
 METZ_NETS = ("--set", "g_layers=2", "--set", "hidden=128", "--set", "z_dim=256", "--set", "d_layers=1",
-             "--lr", "1e-4", "--set", "unroll_optimizer=adam", "--lr-decay", "0", "--batch-size", "512")
+             "--lr", "1e-4", "--set", "unroll_optimizer=adam", "--lr-decay", "0", "--batch-size", "512",
+             "--loss", "minimax")
 UNROLLED = {
     "unrolled10": Config(("unrolled", *METZ_NETS, "--set", "unroll_steps=10")),
     "unrolled0": Config(("unrolled", *METZ_NETS, "--set", "unroll_steps=0")),
@@ -141,11 +145,16 @@ def run_one(job) -> dict:
     out = root / f"{name}-{dataset}-{seed}"
     cmd = command(cfg, dataset, seed, steps, score_every, out)
     done = out / "done.json"
+    started = out / "command.json"  # the command a run in this folder was started with
     if done.exists() and json.loads(done.read_text())["command"] == cmd[1:]:
         result = json.loads(done.read_text())
     else:
-        if (out / "checkpoint.npz").exists():
-            cmd.append("--resume")
+        if started.exists() and json.loads(started.read_text()) == cmd[1:] and (out / "checkpoint.npz").exists():
+            cmd.append("--resume")  # the same run, interrupted: go on from its last checkpoint
+        elif out.exists():  # another command's run (or one of unknown origin): start afresh
+            shutil.rmtree(out)
+        out.mkdir(parents=True, exist_ok=True)
+        started.write_text(json.dumps(cmd[1:]))
         print("$ python " + " ".join(cmd[1:]), flush=True)
         env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
         env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1")  # one core per run
