@@ -25,6 +25,11 @@ def test_list_names_every_variant(capsys):
     (["train", "gan", "--dataset", "cifar"], "invalid choice"),
     (["train", "gan", "--set", "nosuchfield=1"], "FIELD one of"),
     (["train", "gan", "--set", "hidden=abc"], "invalid literal"),
+    (["train", "gan", "--set", "hidden=0"], "hidden=0, expected an integer >= 1"),
+    (["train", "gan", "--set", "z_dim=0"], "z_dim=0, expected an integer >= 1"),  # 0 is not "by data"
+    (["train", "gan", "--set", "n_critic=0"], "n_critic=0, expected an integer >= 1"),
+    (["train", "gan", "--set", "pack=0"], "pack=0, expected an integer >= 1"),
+    (["train", "gan", "--set", "arch=foo"], "unknown arch 'foo'"),
     (["train", "gan", "--batch-size", "10", "--pack", "4"], "multiple of --pack"),
     (["train", "dcgan", "--dataset", "ring8", "--steps", "1"], "28x28 images"),
     (["train", "cgan", "--dataset", "ring8", "--steps", "1"], "labelled dataset"),

@@ -75,6 +75,12 @@ def cmd_train(args, parser) -> int:
         data = get_dataset(dataset, data_dir=args.data_dir, rng=np.random.default_rng(args.seed))
     except (ValueError, FileNotFoundError) as e:
         parser.error(str(e))
+    info = DataInfo(data.kind, tuple(data.x.shape[1:]), data.num_classes)
+    factories.manual_seed(args.seed)  # the networks' initial weights follow --seed
+    try:
+        gan = variant_cls(cfg, info, args.device)  # checks the config
+    except ValueError as e:
+        parser.error(str(e))
     run = variant_cls.run_defaults[data.kind]  # the variant's own steps, batch size, ...
     period = args.sample_every or run.sample_every
     tcfg = TrainConfig(steps=args.steps or run.steps, batch_size=args.batch_size or run.batch_size * cfg.pack,
@@ -86,12 +92,6 @@ def cmd_train(args, parser) -> int:
         parser.error(f"--lr-decay {tcfg.lr_decay}: expected a fraction of the run in [0, 1]")
     if tcfg.batch_size % cfg.pack:
         parser.error(f"--batch-size {tcfg.batch_size} must be a multiple of --pack {cfg.pack}")
-    info = DataInfo(data.kind, tuple(data.x.shape[1:]), data.num_classes)
-    factories.manual_seed(args.seed)  # the networks' initial weights follow --seed
-    try:
-        gan = variant_cls(cfg, info, tcfg.device)
-    except ValueError as e:
-        parser.error(str(e))
     print(f"training {name} on {dataset} for {tcfg.steps} steps (batch {tcfg.batch_size}, device {tcfg.device}); "
           f"writing to {tcfg.out}/", flush=True)
     try:
