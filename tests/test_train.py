@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tinygan
-from tinygan.checkpoint import read_checkpoint
+from tinygan.checkpoint import load_checkpoint, read_checkpoint
 from tinygan.data import MIXTURES, Dataset
 from tinygan.gans import get_variant
 from tinygan.gans.common import DataInfo, config_from
@@ -30,7 +30,8 @@ def _files(folder):
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-SMALL = {"steps": 4, "batch_size": 32, "log_every": 1, "sample_every": 2, "checkpoint_every": 2, "progress": False}
+SMALL = {"steps": 4, "batch_size": 32, "log_every": 1, "sample_every": 2, "checkpoint_every": 2,
+         "progress": False}
 
 
 def test_run_writes_metrics_plots_gif_and_checkpoint(ring, tmp_path):
@@ -86,7 +87,7 @@ def test_nonfinite_parameters_or_optimizer_state_are_never_checkpointed(ring, tm
         train(gan, ring, TrainConfig(**{**SMALL, "steps": 10, "checkpoint_every": 1, "sample_every": 5},
                                      out=str(tmp_path)))
     fresh = _gan(ring)
-    meta = tinygan.checkpoint.load_checkpoint(tmp_path / "checkpoint.npz", fresh.modules(), fresh.optimizers())
+    meta = load_checkpoint(tmp_path / "checkpoint.npz", fresh.modules(), fresh.optimizers())  # finite
     assert meta["step"] == 4
 
 
@@ -114,7 +115,8 @@ def test_a_new_run_changes_the_folder_only_once_it_can_start(ring, tmp_path):
 
 
 @pytest.mark.parametrize("change,named", [
-    ({"variant": "lsgan"}, "variant='gan' (now 'lsgan'), arch='mlp' (now 'auto'), loss='nonsaturating' (now 'lsgan')"),
+    ({"variant": "lsgan"},
+     "variant='gan' (now 'lsgan'), arch='mlp' (now 'auto'), loss='nonsaturating' (now 'lsgan')"),
     ({"hidden": 32}, "hidden=16 (now 32)"),
     ({"seed": 1}, "seed=0 (now 1)"),
     ({"batch_size": 64}, "batch_size=32 (now 64)"),
