@@ -13,7 +13,10 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True, fastmath=True)
+# error_model="numpy": x / 0 gives inf or NaN, as in NumPy and PyTorch, where Numba's default (Python's
+# model) raises ZeroDivisionError; no fastmath, which assumes there is no NaN or inf. So a NaN or
+# infinite gradient flows into p as it does in torch.optim.Adam, where the training loop's guard sees it.
+@numba.njit(cache=True, error_model="numpy")
 def _adam(p, g, m, v, step_size, beta1, beta2, eps, weight_decay, bc2_sqrt):
     # one element per iteration; torch.optim.Adam's arithmetic, scalars in the arrays' precision
     c1, c2 = 1 - beta1, 1 - beta2

@@ -62,3 +62,33 @@ def test_loading_into_a_different_architecture_names_the_key(tmp_path):
         load_checkpoint(path, {"M": other}, {})
     with pytest.raises(ValueError, match="no module 'G'"):
         load_checkpoint(path, {"G": other}, {})
+
+
+def test_nan_or_inf_is_never_written_nor_loaded(tmp_path):
+    from tinygan.checkpoint import NonFiniteError
+    m = _model(0)
+    path = save_checkpoint(tmp_path / "c.npz", {"M": m}, {}, {"step": 1})
+    good = path.read_bytes()
+    next(m.parameters()).data[0, 0] = np.inf
+    with pytest.raises(NonFiniteError, match=r"not writing checkpoint .*: NaN or inf in M/0.weight") as e:
+        save_checkpoint(path, {"M": m}, {}, {"step": 2})
+    assert e.value.keys == ["M/0.weight"] and path.read_bytes() == good
+    with np.load(path, allow_pickle=False) as f:  # a checkpoint written before the check existed
+        entries = {k: f[k] for k in f.files}
+    entries["M/1.running_var"][0] = np.nan
+    np.savez(path, **entries)
+    with pytest.raises(NonFiniteError, match="not loading checkpoint .*: NaN or inf in M/1.running_var"):
+        load_checkpoint(path, {"M": _model(1)}, {})
+
+
+def test_remove_temporaries_deletes_only_what_write_atomically_left(tmp_path):
+    from tinygan.fileio import remove_temporaries
+    left = [tmp_path / ".c.x1y2z3.npz", tmp_path / "frames" / ".step_0000010.abc.png"]
+    kept = [tmp_path / "c.npz", tmp_path / ".c.npz.bak", tmp_path / "frames" / "step_0000010.png"]
+    (tmp_path / "frames").mkdir()
+    for p in left + kept:
+        p.write_bytes(b"x")
+    assert remove_temporaries(tmp_path / "c.npz") == [left[0]]
+    assert remove_temporaries(tmp_path / "frames" / "step_*.png") == [left[1]]
+    assert remove_temporaries(tmp_path / "missing" / "x.npz") == []
+    assert all(p.exists() for p in kept)

@@ -1,4 +1,6 @@
 """The command line: list, train, sample, and argparse-style errors instead of tracebacks."""
+import errno
+import os
 import subprocess
 import sys
 
@@ -25,6 +27,11 @@ def test_list_names_every_variant(capsys):
     (["train", "gan", "--dataset", "cifar"], "invalid choice"),
     (["train", "gan", "--set", "nosuchfield=1"], "FIELD one of"),
     (["train", "gan", "--set", "hidden=abc"], "invalid literal"),
+    (["train", "gan", "--set", "hidden=0"], "hidden=0, expected an integer >= 1"),
+    (["train", "gan", "--set", "z_dim=0"], "z_dim=0, expected an integer >= 1"),  # 0 is not "by data"
+    (["train", "gan", "--set", "n_critic=0"], "n_critic=0, expected an integer >= 1"),
+    (["train", "gan", "--set", "pack=0"], "pack=0, expected an integer >= 1"),
+    (["train", "gan", "--set", "arch=foo"], "unknown arch 'foo'"),
     (["train", "gan", "--batch-size", "10", "--pack", "4"], "multiple of --pack"),
     (["train", "dcgan", "--dataset", "ring8", "--steps", "1"], "28x28 images"),
     (["train", "cgan", "--dataset", "ring8", "--steps", "1"], "labelled dataset"),
@@ -76,3 +83,94 @@ def test_run_defaults_come_from_the_variant_and_packing_scales_the_batch(tmp_pat
     assert (seen["gan"].cfg.z_dim, seen["gan"].cfg.lr_g, seen["gan"].cfg.lr_d) == (2, 5e-4, 1e-3)  # BY_DATA
     assert main(["train", "gan", "--pack", "3", "--lr-decay", "0", "--out", str(tmp_path), "--no-progress"]) == 0
     assert seen["cfg"].batch_size == 3 * run.batch_size and seen["cfg"].lr_decay == 0.0
+
+
+# ---- runs that never lose data or end in a traceback -------------------------------------------------
+def train_small(out, *args):
+    """A 2-step run of gan on ring8 into ``out`` (in this process)."""
+    return main(["train", "gan", "--steps", "2", "--batch-size", "32", "--set", "hidden=8", "--out", str(out),
+                 "--no-progress", *args])
+
+
+def exits_2(args, capsys) -> str:
+    """Run the CLI, expecting one clear line on stderr and exit code 2; return that line."""
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err.strip().splitlines()[-1]
+
+
+def test_a_folder_holding_a_run_is_refused_unless_resume_or_overwrite(tmp_path, capsys):
+    assert train_small(tmp_path) == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    with pytest.raises(SystemExit) as e:
+        train_small(tmp_path)
+    assert e.value.code == 2
+    assert f"--out {tmp_path} holds a run (checkpoint.npz)" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+    assert train_small(tmp_path, "--overwrite") == 0
+    assert "not allowed with" in exits_2(["train", "--out", str(tmp_path), "--resume", "--overwrite"], capsys)
+
+
+def test_resume_with_another_variant_names_the_differences(tmp_path, capsys):
+    assert train_small(tmp_path) == 0
+    line = exits_2(["train", "lsgan", "--steps", "4", "--batch-size", "32", "--set", "hidden=8",
+                    "--out", str(tmp_path), "--resume"], capsys)
+    assert "was trained with variant='gan' (now 'lsgan')" in line
+    assert "loss='nonsaturating' (now 'lsgan')" in line
+
+
+def test_divergence_ends_with_the_step_named_not_a_traceback(tmp_path, capsys):
+    """Adam's NaN flows (it once raised ZeroDivisionError) and the guard names the step: exit code 1."""
+    assert train_small(tmp_path, "--lr", "1e10") == 1
+    err = capsys.readouterr().err
+    assert "became nan at step 1; stopping, no checkpoint was written" in err and "Traceback" not in err
+
+
+def test_sample_refuses_a_checkpoint_holding_nan(tmp_path, capsys):
+    assert train_small(tmp_path) == 0
+    path = tmp_path / "checkpoint.npz"
+    with np.load(path, allow_pickle=False) as f:
+        entries = {k: f[k] for k in f.files}
+    entries["G/body.0.weight"][0, 0] = np.nan  # as the trainer wrote them before it checked
+    np.savez(path, **entries)
+    line = exits_2(["sample", str(tmp_path), "--out", str(tmp_path / "s.npy")], capsys)
+    assert "not loading checkpoint" in line and "NaN or inf in G/body.0.weight" in line
+    assert not (tmp_path / "s.npy").exists()
+
+
+@pytest.mark.parametrize("case", ["batch larger than the dataset", "--out is a file", "--out read-only",
+                                  "--resume a corrupt checkpoint"])
+def test_a_run_that_cannot_start_names_the_argument(tmp_path, capsys, monkeypatch, case):
+    out = tmp_path / "run"
+    if case == "batch larger than the dataset":
+        line = exits_2(["train", "gan", "--batch-size", "100000000", "--out", str(out)], capsys)
+        assert "--batch-size 100000000: larger than the dataset ring8" in line
+    elif case == "--out is a file":
+        out.write_text("a file")
+        line = exits_2(["train", "gan", "--out", str(out)], capsys)
+        assert f"--out {out}: is a file, expected a folder" in line
+    elif case == "--out read-only":  # root writes anywhere, so the read-only filesystem is simulated
+        def read_only(*args, **kwargs):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        monkeypatch.setattr("tempfile.TemporaryFile", read_only)
+        line = exits_2(["train", "gan", "--out", str(out)], capsys)
+        assert f"--out {out}: cannot write there (Read-only file system)" in line
+    else:
+        assert train_small(out) == 0
+        (out / "checkpoint.npz").write_bytes(b"not a checkpoint")
+        line = exits_2(["train", "gan", "--out", str(out), "--resume"], capsys)
+        assert "--resume: checkpoint" in line and "is corrupt" in line
+
+
+def test_sample_refuses_a_picture_of_1d_points_and_more_samples_than_memory(tmp_path, capsys):
+    assert main(["train", "gan", "--dataset", "gaussian1d", "--steps", "2", "--batch-size", "32", "--set",
+                 "hidden=8", "--out", str(tmp_path), "--no-progress"]) == 0
+    line = exits_2(["sample", str(tmp_path), "--out", str(tmp_path / "s.png")], capsys)
+    assert f"--out {tmp_path / 's.png'}: a picture shows images or 2-D points" in line and "(1,)" in line
+    assert main(["sample", str(tmp_path), "-n", "3000", "--out", str(tmp_path / "s.npy")]) == 0  # 3 chunks
+    assert np.load(tmp_path / "s.npy").shape == (3000, 1)
+    line = exits_2(["sample", str(tmp_path), "-n", str(10**13), "--out", str(tmp_path / "s.npy")], capsys)
+    assert f"-n {10**13}: the samples and their noise need" in line and "GiB of memory" in line

@@ -125,6 +125,27 @@ def test_matches_torch(cls, kwargs):
     np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_adam_lets_nan_and_inf_gradients_flow_as_torch_does(dtype):
+    """A NaN or infinite gradient entry makes that parameter entry NaN and leaves the others alone,
+    without raising (the fused Numba loop once raised ZeroDivisionError here): the training loop's
+    guard then names the step. Compared with torch where it is installed, with ref_adam always."""
+    p0 = np.array([1.0, 1.0, 1.0, 1.0])
+    grads = np.array([[np.nan, np.inf, 0.5, 0.0]] * 2)
+    (p,), _ = run_steps(optim.Adam, {"lr": 1e10}, [p0.astype(dtype)], [grads.astype(dtype)])
+    with np.errstate(invalid="ignore"):
+        expected = ref_adam(p0, grads, lr=1e10)
+    np.testing.assert_allclose(p.data, expected, rtol=1e-5)  # NaN where expected is NaN, and only there
+    assert np.isnan(p.data[:2]).all() and np.isfinite(p.data[2:]).all()
+    torch = pytest.importorskip("torch")
+    tp = torch.tensor(p0.astype(dtype), requires_grad=True)
+    topt = torch.optim.Adam([tp], lr=1e10)
+    for g in grads.astype(dtype):
+        tp.grad = torch.tensor(g)
+        topt.step()
+    np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-5)
+
+
 @settings(deadline=None, max_examples=30)
 @given(data=st.data())
 def test_random_hyperparameters_match_reference(data):

@@ -1,15 +1,16 @@
 """The shared training loop: outputs on disk, divergence handling, resume errors."""
 import json
+import re
 
 import numpy as np
 import pytest
 
 import tinygan
-from tinygan.checkpoint import read_checkpoint
+from tinygan.checkpoint import load_checkpoint, read_checkpoint
 from tinygan.data import MIXTURES, Dataset
 from tinygan.gans import get_variant
 from tinygan.gans.common import DataInfo, config_from
-from tinygan.train import TrainConfig, TrainingDiverged, train
+from tinygan.train import RunError, TrainConfig, TrainingDiverged, train
 
 
 @pytest.fixture
@@ -18,10 +19,19 @@ def ring():
     return Dataset(name="ring8", x=x, y=None, kind="points", num_classes=None)
 
 
-def _gan(data):
+def _gan(data, variant="gan", **overrides):
     tinygan.manual_seed(0)
-    cls = get_variant("gan")
-    return cls(config_from(cls.Config, {"hidden": 16}), DataInfo("points", (2,), None))
+    cls = get_variant(variant)
+    return cls(config_from(cls.Config, {"hidden": 16, **overrides}), DataInfo("points", (2,), None))
+
+
+def _files(folder):
+    """Every file under ``folder`` and its bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+SMALL = {"steps": 4, "batch_size": 32, "log_every": 1, "sample_every": 2, "checkpoint_every": 2,
+         "progress": False}
 
 
 def test_run_writes_metrics_plots_gif_and_checkpoint(ring, tmp_path):
@@ -56,14 +66,115 @@ def test_nan_loss_stops_with_step_and_name_and_keeps_last_good_checkpoint(ring, 
     assert meta["step"] == 4
 
 
+@pytest.mark.parametrize("where", ["a weight", "Adam's state"])
+def test_nonfinite_parameters_or_optimizer_state_are_never_checkpointed(ring, tmp_path, where):
+    """The losses are computed before the updates, so weights made NaN by step 5's update pass the loss
+    check; the check before the checkpoint stops the run at step 5 and keeps step 4's checkpoint."""
+    gan = _gan(ring)
+    real_step = gan.g_step
+
+    def g_step(real, y, rng):
+        logs = real_step(real, y, rng)
+        g_step.calls += 1
+        if g_step.calls == 5:
+            p = next(gan.G.parameters())
+            (p.data if where == "a weight" else gan.opt_g.state[p]["exp_avg"])[0, 0] = np.nan
+        return logs
+    g_step.calls = 0
+    gan.g_step = g_step
+    name = "G/body.0.weight" if where == "a weight" else "opt_g/state.0.exp_avg"
+    with pytest.raises(TrainingDiverged, match=rf"{name} became NaN or inf at step 5; .*step 4\) is kept"):
+        train(gan, ring, TrainConfig(**{**SMALL, "steps": 10, "checkpoint_every": 1, "sample_every": 5},
+                                     out=str(tmp_path)))
+    fresh = _gan(ring)
+    meta = load_checkpoint(tmp_path / "checkpoint.npz", fresh.modules(), fresh.optimizers())  # finite
+    assert meta["step"] == 4
+
+
 def test_resume_without_checkpoint_is_a_clear_error(ring, tmp_path):
-    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+    with pytest.raises(RunError, match="no checkpoint"):
         train(_gan(ring), ring, TrainConfig(steps=2, out=str(tmp_path), progress=False), resume=True)
 
 
 def test_batch_larger_than_dataset_is_rejected(ring, tmp_path):
-    with pytest.raises(ValueError, match="larger than the dataset"):
+    with pytest.raises(RunError, match="--batch-size 10000: larger than the dataset ring8"):
         train(_gan(ring), ring, TrainConfig(steps=2, batch_size=10_000, out=str(tmp_path), progress=False))
+
+
+def test_a_new_run_changes_the_folder_only_once_it_can_start(ring, tmp_path):
+    """A start that fails leaves an earlier run's files as they were; one that starts replaces them all
+    (no frames or metrics of the earlier run are left to mix with its own)."""
+    train(_gan(ring), ring, TrainConfig(**SMALL, out=str(tmp_path)))
+    before = _files(tmp_path)
+    with pytest.raises(RunError, match="--batch-size"):
+        train(_gan(ring), ring, TrainConfig(**{**SMALL, "batch_size": 10_000}, out=str(tmp_path)))
+    assert _files(tmp_path) == before
+    rows = train(_gan(ring), ring, TrainConfig(**{**SMALL, "steps": 2}, out=str(tmp_path)))
+    assert [r["step"] for r in rows] == [1, 2]
+    assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["step_0000002.png"]
+
+
+@pytest.mark.parametrize("change,named", [
+    ({"variant": "lsgan"},
+     "variant='gan' (now 'lsgan'), arch='mlp' (now 'auto'), loss='nonsaturating' (now 'lsgan')"),
+    ({"hidden": 32}, "hidden=16 (now 32)"),
+    ({"seed": 1}, "seed=0 (now 1)"),
+    ({"batch_size": 64}, "batch_size=32 (now 64)"),
+    ({"lr_decay": 0.5}, "lr_decay=0.0 (now 0.5)"),
+    ({"dataset": "grid25"}, "dataset='ring8' (now 'grid25')"),
+])
+def test_resume_refuses_another_runs_checkpoint_naming_the_differences(ring, tmp_path, change, named):
+    train(_gan(ring), ring, TrainConfig(**SMALL, out=str(tmp_path)))
+    before = _files(tmp_path)
+    data = Dataset(name="grid25", x=MIXTURES["grid25"].sample(512, np.random.default_rng(0)), y=None,
+                   kind="points", num_classes=None) if "dataset" in change else ring
+    gan = _gan(ring, change.get("variant", "gan"), hidden=change.get("hidden", 16))
+    train_changes = {k: v for k, v in change.items() if k in ("seed", "batch_size", "lr_decay")}
+    cfg = TrainConfig(**{**SMALL, "steps": 6, **train_changes}, out=str(tmp_path))
+    with pytest.raises(RunError, match=re.escape(f"was trained with {named};")):
+        train(gan, data, cfg, resume=True)
+    assert _files(tmp_path) == before
+    assert train(_gan(ring), ring, TrainConfig(**{**SMALL, "steps": 6}, out=str(tmp_path)), resume=True)
+
+
+def test_resume_drops_a_torn_last_line_and_rewrites_metrics_atomically(ring, tmp_path, monkeypatch):
+    train(_gan(ring), ring, TrainConfig(**SMALL, out=str(tmp_path)))
+    log = tmp_path / "metrics.jsonl"
+    with open(log, "a") as f:
+        f.write('{"step": 5, "d_lo')  # a kill during the write of step 5's line
+    torn = log.read_bytes()
+    real_write_text = type(log).write_text
+
+    def killed_mid_write(self, text, *args, **kwargs):
+        real_write_text(self, text[:len(text) // 2], *args, **kwargs)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(type(log), "write_text", killed_mid_write)
+    with pytest.raises(KeyboardInterrupt):
+        train(_gan(ring), ring, TrainConfig(**{**SMALL, "steps": 6}, out=str(tmp_path)), resume=True)
+    assert log.read_bytes() == torn  # the rewrite went to a temporary file, never over metrics.jsonl
+    monkeypatch.undo()
+    rows = train(_gan(ring), ring, TrainConfig(**{**SMALL, "steps": 6}, out=str(tmp_path)), resume=True)
+    assert [r["step"] for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert [json.loads(line)["step"] for line in log.read_text().splitlines()] == [1, 2, 3, 4, 5, 6]
+
+
+def test_orphaned_temporary_files_are_removed_when_a_run_starts(ring, tmp_path):
+    """write_atomically's temporary files, left by a kill -9 mid-write, go; other files stay."""
+    train(_gan(ring), ring, TrainConfig(**SMALL, out=str(tmp_path)))
+    orphans = [tmp_path / ".checkpoint.k7x2q9.npz", tmp_path / ".metrics.a1b2c3.jsonl",
+               tmp_path / "samples" / ".step_0000006.zz9.png", tmp_path / ".losses.q1.png"]
+    for path in [*orphans, tmp_path / "notes.txt"]:
+        path.write_bytes(b"partial")
+    train(_gan(ring), ring, TrainConfig(**{**SMALL, "steps": 6}, out=str(tmp_path)), resume=True)
+    assert not any(p.exists() for p in orphans)
+    assert (tmp_path / "notes.txt").read_bytes() == b"partial"
+
+
+def test_resume_from_a_corrupt_checkpoint_is_a_clear_error(ring, tmp_path):
+    train(_gan(ring), ring, TrainConfig(**SMALL, out=str(tmp_path)))
+    (tmp_path / "checkpoint.npz").write_bytes(b"PK\x03\x04 torn")
+    with pytest.raises(RunError, match="--resume: checkpoint .* is corrupt"):
+        train(_gan(ring), ring, TrainConfig(**{**SMALL, "steps": 6}, out=str(tmp_path)), resume=True)
 
 
 def test_conditional_sample_grid_has_one_row_per_class():

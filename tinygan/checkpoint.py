@@ -8,7 +8,9 @@ Layout of the file (every entry a NumPy array, so ``np.load(..., allow_pickle=Fa
 
 The file is first written to a temporary file in the same folder and then renamed over the
 old one, so a run killed at any moment leaves either the previous or the new checkpoint,
-never a torn one.
+never a torn one. A checkpoint never holds NaN or inf: ``save_checkpoint`` refuses to write such
+values and ``load_checkpoint`` to load them (``NonFiniteError``), so "the last checkpoint" of a
+diverged run is one from before it diverged.
 """
 from __future__ import annotations
 
@@ -24,6 +26,21 @@ from .optim import flatten_state_dict, unflatten_state_dict
 FORMAT_VERSION = 1
 
 
+class NonFiniteError(ValueError):
+    """A checkpoint's arrays hold NaN or inf; ``keys`` names them ('G/0.weight', 'opt_g/state.0.exp_avg')."""
+
+    def __init__(self, message: str, keys: list[str]):
+        super().__init__(message)
+        self.keys = keys
+
+
+def _check_finite(arrays: dict, what: str) -> None:
+    bad = [key for key, a in arrays.items() if a.dtype.kind in "fc" and not np.isfinite(a).all()]
+    if bad:
+        shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        raise NonFiniteError(f"{what}: NaN or inf in {shown}", bad)
+
+
 def save_checkpoint(path, modules: dict, optimizers: dict, meta: dict) -> Path:
     """Write modules' and optimizers' states and a JSON-able ``meta`` dict to ``path`` atomically."""
     arrays = {}
@@ -33,6 +50,7 @@ def save_checkpoint(path, modules: dict, optimizers: dict, meta: dict) -> Path:
     for name, opt in optimizers.items():
         for key, value in flatten_state_dict(opt.state_dict()).items():
             arrays[f"{name}/{key}"] = value
+    _check_finite(arrays, f"not writing checkpoint {path}")
     arrays["meta"] = np.array(json.dumps({"format": FORMAT_VERSION, **meta}))
     return write_atomically(path, lambda tmp: np.savez(tmp, **arrays))
 
@@ -62,6 +80,8 @@ def read_checkpoint(path) -> tuple[dict, dict]:
 def load_checkpoint(path, modules: dict, optimizers: dict) -> dict:
     """Load states into the given modules and optimizers (strictly) and return ``meta``."""
     groups, meta = read_checkpoint(path)
+    _check_finite({f"{name}/{key}": a for name, group in groups.items() for key, a in group.items()},
+                  f"not loading checkpoint {path}")
     for name, module in modules.items():
         if name not in groups:
             raise ValueError(f"checkpoint {path} holds no module '{name}' (it has {sorted(groups)})")

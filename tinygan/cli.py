@@ -5,6 +5,7 @@
     python -m tinygan train dcgan --dataset mnist --device cuda
     python -m tinygan train gan --pack 4 --set hidden=128   # any Config field with --set
     python -m tinygan train dcgan --out runs/dcgan --resume  # continue from runs/dcgan/checkpoint.npz
+    python -m tinygan train dcgan --out runs/dcgan --overwrite  # start over, replacing that run
     python -m tinygan sample runs/dcgan -n 64 --out digits.png
     python -m tinygan list
 """
@@ -65,7 +66,7 @@ def build_config(variant_cls, args, parser) -> object:
 
 
 def cmd_train(args, parser) -> int:
-    from .train import TrainConfig, TrainingDiverged, train
+    from .train import CHECKPOINT, RunError, TrainConfig, TrainingDiverged, train
 
     name = args.variant
     variant_cls = get_variant(name)
@@ -74,6 +75,12 @@ def cmd_train(args, parser) -> int:
         cfg = build_config(variant_cls, args, parser)
         data = get_dataset(dataset, data_dir=args.data_dir, rng=np.random.default_rng(args.seed))
     except (ValueError, FileNotFoundError) as e:
+        parser.error(str(e))
+    info = DataInfo(data.kind, tuple(data.x.shape[1:]), data.num_classes)
+    factories.manual_seed(args.seed)  # the networks' initial weights follow --seed
+    try:
+        gan = variant_cls(cfg, info, args.device)  # checks the config
+    except ValueError as e:
         parser.error(str(e))
     run = variant_cls.run_defaults[data.kind]  # the variant's own steps, batch size, ...
     period = args.sample_every or run.sample_every
@@ -86,12 +93,9 @@ def cmd_train(args, parser) -> int:
         parser.error(f"--lr-decay {tcfg.lr_decay}: expected a fraction of the run in [0, 1]")
     if tcfg.batch_size % cfg.pack:
         parser.error(f"--batch-size {tcfg.batch_size} must be a multiple of --pack {cfg.pack}")
-    info = DataInfo(data.kind, tuple(data.x.shape[1:]), data.num_classes)
-    factories.manual_seed(args.seed)  # the networks' initial weights follow --seed
-    try:
-        gan = variant_cls(cfg, info, tcfg.device)
-    except ValueError as e:
-        parser.error(str(e))
+    if (Path(tcfg.out) / CHECKPOINT).exists() and not (args.resume or args.overwrite):
+        parser.error(f"--out {tcfg.out} holds a run ({CHECKPOINT}): continue it with --resume, or replace it "
+                     "with --overwrite")
     print(f"training {name} on {dataset} for {tcfg.steps} steps (batch {tcfg.batch_size}, device {tcfg.device}); "
           f"writing to {tcfg.out}/", flush=True)
     try:
@@ -99,7 +103,7 @@ def cmd_train(args, parser) -> int:
     except TrainingDiverged as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    except FileNotFoundError as e:
+    except RunError as e:
         parser.error(str(e))
     last = rows[-1] if rows else {}
     summary = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in last.items())
@@ -123,6 +127,17 @@ def load_run(run_dir: str, device: str = "cpu"):
     return gan, meta
 
 
+SAMPLE_CHUNK = 1024  # samples generated at once, so that G's activations stay small whatever -n is
+
+
+def _memory_bytes() -> int | None:
+    """The machine's physical memory, where the OS reports it."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
 def cmd_sample(args, parser) -> int:
     from . import viz
     from .tensor import Tensor
@@ -134,9 +149,19 @@ def cmd_sample(args, parser) -> int:
     if out.suffix not in (".npy", ".png"):
         parser.error(f"--out {out}: expected a .npy or .png file name")
     try:
-        gan, meta = load_run(args.run_dir, args.device)
+        gan, meta = load_run(args.run_dir, args.device)  # refuses a checkpoint holding NaN or inf
     except (FileNotFoundError, ValueError) as e:
         parser.error(str(e))
+    shape = gan.data.shape
+    if out.suffix == ".png" and gan.data.kind == "points" and shape != (2,):
+        parser.error(f"--out {out}: a picture shows images or 2-D points, but this run's samples have "
+                     f"shape {shape}: write a .npy file")
+    noise, values = int(np.prod(gan.noise_shape(1)[1:])), int(np.prod(shape))
+    need = args.n * (8 * noise + 4 * values)  # noise drawn in float64, samples in float32
+    memory = _memory_bytes()
+    if memory and need > memory:
+        parser.error(f"-n {args.n}: the samples and their noise need {need / 2**30:.3g} GiB, more than this "
+                     f"machine's {memory / 2**30:.3g} GiB of memory")
     rng = np.random.default_rng(args.seed)
     z, y = gan.sample_z(args.n, rng), None
     if gan.cfg.conditional:
@@ -147,7 +172,10 @@ def cmd_sample(args, parser) -> int:
         y = Tensor(backend.to_device(labels, gan.device))
     elif args.label is not None:
         parser.error(f"--label: the {meta['variant']} run is not conditional")
-    samples = generate_numpy(gan, z, y)
+    samples = np.empty((args.n, *shape), np.float32)
+    for i in range(0, args.n, SAMPLE_CHUNK):
+        part = slice(i, i + SAMPLE_CHUNK)
+        samples[part] = generate_numpy(gan, z[part], None if y is None else y[part])
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".npy":
         np.save(out, samples)
@@ -195,7 +223,10 @@ def make_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", choices=["cpu", "cuda"], default=backend.default_device())
     t.add_argument("--out", help="output folder (default: runs/VARIANT-DATASET)")
-    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    again = t.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz, trained with "
+                       "the same variant, dataset, config, seed, batch size and lr decay")
+    again.add_argument("--overwrite", action="store_true", help="start over in an OUT that holds a run")
     t.add_argument("--sample-every", type=_positive)
     t.add_argument("--checkpoint-every", type=_positive)
     t.add_argument("--loss", help="override the loss pair (minimax, nonsaturating, lsgan, wasserstein, hinge)")

@@ -4,6 +4,8 @@
 
 The content goes to a temporary file in the target's folder (same filesystem), is flushed to
 disk, gets the permissions a plain ``open(path, "w")`` would give, and is renamed over the target.
+A process killed outright (``kill -9``) leaves its temporary file ``.checkpoint.*.npz`` behind;
+``remove_temporaries`` deletes such files.
 """
 from __future__ import annotations
 
@@ -32,3 +34,14 @@ def write_atomically(path, write: Callable[[str], None]) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+def remove_temporaries(path) -> list[Path]:
+    """Delete the temporary files that ``write_atomically(path, ...)`` calls killed mid-write left
+    beside ``path`` (``.{stem}.*{suffix}``); ``path`` may be a pattern, ``samples/step_*.png``.
+    Only for a folder no other process is writing into. Returns the deleted files."""
+    path = Path(path)
+    removed = sorted(path.parent.glob(f".{path.stem}.*{path.suffix}"))
+    for tmp in removed:
+        tmp.unlink()
+    return removed

@@ -13,13 +13,19 @@ What a run writes into its output folder:
     metrics.jsonl        one JSON line per logged step (losses, steps/s, mode scores for toys)
     samples/step_*.png   the fixed-noise sample grid (images) or a points plot over D's heat map
     losses.png           loss curves;   samples.gif   the sample frames over training
-    checkpoint.npz       G, D, optimizers, step, config (atomic; loaded without pickle)
+    checkpoint.npz       G, D, optimizers, step, config (atomic; loaded without pickle; never NaN)
+
+A run that cannot start as asked (a folder it cannot write, a checkpoint of another run, a batch
+larger than the dataset) raises ``RunError`` before it changes anything in the folder. A run
+whose losses, parameters or optimizer state become NaN or infinite raises ``TrainingDiverged``,
+naming the step and keeping the last good checkpoint.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
 import math
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +33,10 @@ from pathlib import Path
 import numpy as np
 
 from . import backend, factories, metrics, viz
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import NonFiniteError, load_checkpoint, read_checkpoint, save_checkpoint
 from .data import MIXTURES, Dataset
-from .gans.common import GAN
+from .fileio import remove_temporaries, write_atomically
+from .gans.common import GAN, GANConfig
 from .tensor import Tensor, no_grad
 
 
@@ -51,10 +58,18 @@ class TrainConfig:
 
 GRID_ROW = 8  # images per row of the sample grid
 SHOWN = ("steps_per_s", "modes_captured", "high_quality")  # shown beside the losses in the progress bar
+CHECKPOINT, METRICS = "checkpoint.npz", "metrics.jsonl"
+OUTPUTS = (CHECKPOINT, METRICS, "losses.png", "samples.gif", "samples/step_*.png")  # what a run writes
+RESUME_MUST_MATCH = ("seed", "batch_size", "lr_decay")  # with the variant, dataset and config: see _settings
 
 
 class TrainingDiverged(RuntimeError):
-    """A loss became NaN or infinite; the last good checkpoint is kept."""
+    """A loss, a parameter or an optimizer state became NaN or infinite; the last good checkpoint is kept."""
+
+
+class RunError(ValueError):
+    """The run cannot start as asked; the message names the argument or path. Nothing in the run's
+    folder has been changed."""
 
 
 def lr_factor(step: int, steps: int, decay: float) -> float:
@@ -82,7 +97,8 @@ class StepSampler:
 
     def __init__(self, data: Dataset, batch_size: int, seed: int, device: str):
         if batch_size > len(data):
-            raise ValueError(f"batch size {batch_size} is larger than the dataset ({len(data)} samples)")
+            raise RunError(f"--batch-size {batch_size}: larger than the dataset {data.name} "
+                           f"({len(data)} samples)")
         self.data, self.batch_size, self.seed, self.device = data, batch_size, seed, device
         self.per_epoch = len(data) // batch_size
         self._epoch, self._perm = -1, None
@@ -137,32 +153,99 @@ def _write_frame(gan: GAN, data: Dataset, cfg: TrainConfig, out: Path, step: int
 
 
 def _read_metrics(path: Path, before_step: int | None = None) -> list[dict]:
+    """The rows of metrics.jsonl (up to ``before_step``); a last line torn by a kill mid-write is dropped."""
     if not path.exists():
         return []
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    rows = []
+    for i, line in enumerate(lines, start=1):
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            if i == len(lines):
+                break
+            raise ValueError(f"{path}, line {i}: not a JSON line") from None
     return [r for r in rows if before_step is None or r["step"] <= before_step]
 
 
+def _writable_folder(out: Path) -> None:
+    """Create the run's folder if needed and check that files can be written there."""
+    if out.exists() and not out.is_dir():
+        raise RunError(f"--out {out}: is a file, expected a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as e:
+        raise RunError(f"--out {out}: cannot write there ({e.strerror or e})") from None
+
+
+def _settings(meta: dict, defaults: GANConfig) -> dict:
+    """What exact resume needs to be the same, from a checkpoint's meta: the variant, the dataset,
+    every config field, and RESUME_MUST_MATCH. Fields newer than the checkpoint take their defaults."""
+    config = {**dataclasses.asdict(defaults), **meta["config"]}
+    train_cfg = {**dataclasses.asdict(TrainConfig()), **meta["train"]}
+    settings = {"variant": meta["variant"], "dataset": meta["dataset"], **config,
+                **{k: train_cfg[k] for k in RESUME_MUST_MATCH}}
+    return json.loads(json.dumps(settings))  # as the checkpoint holds them: tuples are lists
+
+
+def _resume(gan: GAN, ckpt: Path, log_path: Path, meta_now: dict) -> tuple[int, list[dict]]:
+    """Load the checkpoint into ``gan`` once it is known to be this run's; return its step and the
+    metrics rows logged up to it."""
+    if not ckpt.exists():
+        raise RunError(f"--resume: no checkpoint at {ckpt}")
+    try:
+        _, meta = read_checkpoint(ckpt)
+    except ValueError as e:  # a corrupt file, or not a tinygan checkpoint
+        raise RunError(f"--resume: {e}") from None
+    defaults = type(gan.cfg)()
+    saved, now = _settings(meta, defaults), _settings(meta_now, defaults)
+    changed = [f"{k}={saved.get(k)!r} (now {now.get(k)!r})" for k in {**saved, **now}
+               if saved.get(k) != now.get(k)]
+    if changed:
+        raise RunError(f"--resume: {ckpt} was trained with {', '.join(changed)}; resume it with the same "
+                       "settings, or start a new run with --overwrite or another --out")
+    try:
+        load_checkpoint(ckpt, gan.modules(), gan.optimizers())
+        rows = _read_metrics(log_path, before_step=meta["step"])  # drop lines logged after the checkpoint
+    except ValueError as e:  # NaN or inf in the checkpoint, a torn metrics file
+        raise RunError(f"--resume: {e}") from None
+    gan.load_extra_state(meta.get("extra", {}))
+    return meta["step"], rows
+
+
+def _diverged(gan: GAN, what: str, step: int, ckpt: Path, saved_step: int | None) -> TrainingDiverged:
+    if saved_step is None:
+        kept = "no checkpoint was written: lower the learning rate"
+    else:
+        kept = (f"the last good checkpoint ({ckpt}, step {saved_step}) is kept: lower the learning rate "
+                "or resume from it")
+    return TrainingDiverged(f"{gan.name}: {what} at step {step}; stopping, {kept}.")
+
+
 def train(gan: GAN, data: Dataset, cfg: TrainConfig, resume: bool = False) -> list[dict]:
-    """Train ``gan`` on ``data`` for ``cfg.steps`` steps, writing into ``cfg.out``; return the metrics."""
+    """Train ``gan`` on ``data`` for ``cfg.steps`` steps, writing into ``cfg.out``; return the metrics.
+
+    A new run (``resume=False``) replaces what an earlier run left in ``cfg.out`` (the CLI refuses a
+    folder holding a checkpoint unless given --overwrite); ``resume=True`` continues from its checkpoint.
+    """
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
-    ckpt, log_path = out / "checkpoint.npz", out / "metrics.jsonl"
-    start = 0
-    if resume:
-        if not ckpt.exists():
-            raise FileNotFoundError(f"--resume: no checkpoint at {ckpt}")
-        meta = load_checkpoint(ckpt, gan.modules(), gan.optimizers())
-        gan.load_extra_state(meta.get("extra", {}))
-        start = meta["step"]
-        rows = _read_metrics(log_path, before_step=start)  # drop lines logged after the checkpoint
-        log_path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    elif log_path.exists():
-        log_path.unlink()
+    ckpt, log_path = out / CHECKPOINT, out / METRICS
     meta_base = {"variant": gan.name, "config": dataclasses.asdict(gan.cfg), "dataset": data.name,
                  "data_kind": data.kind, "data_shape": list(data.x.shape[1:]), "num_classes": data.num_classes,
                  "train": dataclasses.asdict(cfg)}
+    _writable_folder(out)
     sampler = StepSampler(data, cfg.batch_size, cfg.seed, gan.device)
+    start, rows = _resume(gan, ckpt, log_path, meta_base) if resume else (0, [])
+    # The run starts: only now is anything in the folder removed or rewritten.
+    for name in OUTPUTS:
+        remove_temporaries(out / name)
+        if not resume:
+            for path in out.glob(name):
+                path.unlink()
+    write_atomically(log_path, lambda tmp: Path(tmp).write_text("".join(json.dumps(r) + "\n" for r in rows)))
+    saved_step = start if resume else None  # the step of the last good checkpoint
     fixed = _fixed_inputs(gan, cfg)
     bar = _progress(start, cfg)
     t_last, last_logged = time.perf_counter(), start
@@ -177,11 +260,9 @@ def train(gan: GAN, data: Dataset, cfg: TrainConfig, resume: bool = False) -> li
                 real, y = sampler.batch(step * gan.n_critic + k)
                 row.update(gan.d_step(real, y, rng))
             row.update(gan.g_step(real, y, rng))
-            for name, value in row.items():
+            for name, value in row.items():  # losses, computed before this step's updates
                 if not math.isfinite(value):
-                    raise TrainingDiverged(
-                        f"{gan.name}: {name} became {value} at step {step + 1}; stopping. The last good "
-                        f"checkpoint ({ckpt}, if any) is kept: lower the learning rate or resume from it.")
+                    raise _diverged(gan, f"{name} became {value}", step + 1, ckpt, saved_step)
             done = step + 1
             if done % cfg.log_every == 0 or done == cfg.steps:
                 now = time.perf_counter()
@@ -197,8 +278,13 @@ def train(gan: GAN, data: Dataset, cfg: TrainConfig, resume: bool = False) -> li
             elif done % cfg.sample_every == 0:
                 _write_frame(gan, data, cfg, out, done, fixed)
             if done % cfg.checkpoint_every == 0 or done == cfg.steps:
-                save_checkpoint(ckpt, gan.modules(), gan.optimizers(),
-                                {**meta_base, "step": done, "extra": gan.extra_state()})
+                try:  # the parameters and optimizer states after the updates: never saved if not finite
+                    save_checkpoint(ckpt, gan.modules(), gan.optimizers(),
+                                    {**meta_base, "step": done, "extra": gan.extra_state()})
+                except NonFiniteError as e:
+                    raise _diverged(gan, f"{', '.join(e.keys[:3])} became NaN or inf", done, ckpt,
+                                    saved_step) from None
+                saved_step = done
     bar.close()
     rows = _read_metrics(log_path)
     _final_plots(out, rows)

@@ -60,6 +60,12 @@ class GANConfig:
 BY_DATA = {"points": {"z_dim": 2, "lr_g": 5e-4, "lr_d": 1e-3},
            "images": {"z_dim": 100, "lr_g": 2e-4, "lr_d": 2e-4}}
 
+# The fields that count something, and the least each may be (0 turns d_hidden, maxout and
+# minibatch_discrimination off); z_dim is checked once "by data" has filled it in.
+AT_LEAST = {"z_dim": 1, "hidden": 1, "n_critic": 1, "pack": 1, "g_layers": 0, "d_layers": 0, "d_hidden": 0,
+            "maxout": 0, "minibatch_discrimination": 0}
+ARCHS = ("auto", "mlp", "dcgan")
+
 
 @dataclass(frozen=True)
 class RunDefaults:
@@ -233,6 +239,12 @@ class GAN:
             raise ValueError(f"{self.name}: conditional training needs a labelled dataset (mnist, fashion-mnist)")
         by_data = self.config_by_data[data.kind]
         cfg = dataclasses.replace(cfg, **{k: v for k, v in by_data.items() if getattr(cfg, k) is None})
+        for field, least in AT_LEAST.items():
+            value = getattr(cfg, field)
+            if not isinstance(value, int) or value < least:
+                raise ValueError(f"{self.name}: {field}={value}, expected an integer >= {least}")
+        if cfg.arch not in ARCHS:
+            raise ValueError(f"{self.name}: unknown arch {cfg.arch!r}; choose from {', '.join(ARCHS)}")
         self.cfg, self.data, self.device = cfg, data, device
         self.G, self.D = self.build_networks()
         self.G.to(device)
