@@ -96,3 +96,55 @@ def col2im(cols: np.ndarray, x_shape, kernel_size, stride, padding, dilation) ->
     x = np.empty((n, c, h, w), dtype=cols.dtype)
     _col2im(np.ascontiguousarray(cols), x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo)
     return x
+
+
+# Minibatch discrimination's similarities (tinygan/gans/common.py, MinibatchSimilarity): one pass over
+# the pairs (i, j), each thread a row i, so no (N, N, B, K) array of differences is ever made.
+#   o[i, b] = sum_{j != i} exp(-sum_k |m[i, b, k] - m[j, b, k]|)
+#   gm[i, b, k] = -sum_j (g[i, b] + g[j, b]) exp(-l1[i, j, b]) sign(m[i, b, k] - m[j, b, k])
+@numba.njit(cache=True, parallel=True)
+def _similarity(m, o):
+    n, nb, nk = m.shape
+    for i in numba.prange(n):
+        for j in range(n):
+            if j != i:
+                for b in range(nb):
+                    s = m.dtype.type(0)
+                    for k in range(nk):
+                        s += abs(m[i, b, k] - m[j, b, k])
+                    o[i, b] += math.exp(-s)
+
+
+@numba.njit(cache=True, parallel=True)
+def _similarity_vjp(m, g, gm):
+    n, nb, nk = m.shape
+    for i in numba.prange(n):
+        for j in range(n):
+            if j != i:
+                for b in range(nb):
+                    s = m.dtype.type(0)
+                    for k in range(nk):
+                        s += abs(m[i, b, k] - m[j, b, k])
+                    w = -(g[i, b] + g[j, b]) * math.exp(-s)
+                    for k in range(nk):
+                        d = m[i, b, k] - m[j, b, k]
+                        if d > 0:
+                            gm[i, b, k] += w
+                        elif d < 0:
+                            gm[i, b, k] -= w
+
+
+def minibatch_similarity(m: np.ndarray) -> np.ndarray:
+    """o (N, B) of m (N, B, K): each sample's summed L1 similarity to the others, per kernel b."""
+    m = np.ascontiguousarray(m)
+    o = np.zeros(m.shape[:2], dtype=m.dtype)
+    _similarity(m, o)
+    return o
+
+
+def minibatch_similarity_vjp(m: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """The gradient of sum(g * minibatch_similarity(m)) with respect to m."""
+    m = np.ascontiguousarray(m)
+    gm = np.zeros_like(m)
+    _similarity_vjp(m, np.ascontiguousarray(g, dtype=m.dtype), gm)
+    return gm
