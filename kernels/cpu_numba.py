@@ -102,17 +102,22 @@ def col2im(cols: np.ndarray, x_shape, kernel_size, stride, padding, dilation) ->
 # the pairs (i, j), each thread a row i, so no (N, N, B, K) array of differences is ever made.
 #   o[i, b] = sum_{j != i} exp(-sum_k |m[i, b, k] - m[j, b, k]|)
 #   gm[i, b, k] = -sum_j (g[i, b] + g[j, b]) exp(-l1[i, j, b]) sign(m[i, b, k] - m[j, b, k])
+@numba.njit(cache=True, inline="always")
+def _l1(m, i, j, b):  # sum_k |m[i, b, k] - m[j, b, k]|
+    s = m.dtype.type(0)
+    for k in range(m.shape[2]):
+        s += abs(m[i, b, k] - m[j, b, k])
+    return s
+
+
 @numba.njit(cache=True, parallel=True)
 def _similarity(m, o):
-    n, nb, nk = m.shape
+    n, nb = m.shape[:2]
     for i in numba.prange(n):
         for j in range(n):
             if j != i:
                 for b in range(nb):
-                    s = m.dtype.type(0)
-                    for k in range(nk):
-                        s += abs(m[i, b, k] - m[j, b, k])
-                    o[i, b] += math.exp(-s)
+                    o[i, b] += math.exp(-_l1(m, i, j, b))
 
 
 @numba.njit(cache=True, parallel=True)
@@ -122,10 +127,7 @@ def _similarity_vjp(m, g, gm):
         for j in range(n):
             if j != i:
                 for b in range(nb):
-                    s = m.dtype.type(0)
-                    for k in range(nk):
-                        s += abs(m[i, b, k] - m[j, b, k])
-                    w = -(g[i, b] + g[j, b]) * math.exp(-s)
+                    w = -(g[i, b] + g[j, b]) * math.exp(-_l1(m, i, j, b))
                     for k in range(nk):
                         d = m[i, b, k] - m[j, b, k]
                         if d > 0:
