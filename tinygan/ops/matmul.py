@@ -32,10 +32,10 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
         raise ValueError(f"matmul: batch dims of shapes {a.shape} and {b.shape} are not broadcastable") from None
+    if b.ndim == 1:  # first, so that a 1-D a meets a matrix below
+        return matmul(a, b.unsqueeze(1)).squeeze(-1)
     if a.ndim == 1:
         return matmul(a.unsqueeze(0), b).squeeze(-2)
-    if b.ndim == 1:
-        return matmul(a, b.unsqueeze(1)).squeeze(-1)
     return MatMul.apply(a, b)
 
 

@@ -6,6 +6,7 @@ from collections import namedtuple
 
 from .. import backend
 from ..tensor import Function, Tensor
+from .shape import wrap_dims
 
 MaxMin = namedtuple("MaxMin", ["values", "indices"])  # what torch.max(x, dim) returns
 
@@ -14,14 +15,8 @@ def _axes(dim, ndim: int) -> tuple:
     """Normalise ``dim`` (None, int or tuple, possibly negative) to a sorted tuple of axes."""
     if dim is None:
         return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    axes = []
-    for d in dims:
-        n = builtins.max(ndim, 1)
-        if not -n <= d < n:
-            raise IndexError(f"dimension {d} out of range for a tensor with {ndim} dims")
-        axes.append(d % n)
-    return tuple(sorted(set(axes))) if ndim else ()
+    axes = wrap_dims(dim, ndim)
+    return tuple(sorted(axes)) if ndim else ()  # a 0-d tensor takes dim 0 or -1 and has no axes
 
 
 def _kept_shape(shape: tuple, axes: tuple) -> tuple:

@@ -10,6 +10,24 @@ from .. import backend
 from ..tensor import Function, Tensor
 
 
+def wrap_dim(dim: int, ndim: int) -> int:
+    """``dim`` in [-ndim, ndim) as an axis in [0, ndim), or an IndexError as PyTorch's (a 0-d tensor
+    takes dim 0 or -1)."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
+def wrap_dims(dims, ndim: int) -> tuple:
+    """An int or a sequence of dims as axes in [0, ndim) (each at most once, as PyTorch)."""
+    axes = (wrap_dim(dims, ndim),) if isinstance(dims, int) else tuple(wrap_dim(d, ndim) for d in dims)
+    for i, a in enumerate(axes):
+        if a in axes[:i]:
+            raise RuntimeError(f"dim {a} appears multiple times in the list of dims")
+    return axes
+
+
 def _shape_arg(shape) -> tuple:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
@@ -134,14 +152,18 @@ def reshape(x: Tensor, *shape) -> Tensor:
 
 def permute(x: Tensor, *dims) -> Tensor:
     dims = _shape_arg(dims)
-    if sorted(d % x.ndim for d in dims) != list(range(x.ndim)):
+    axes = tuple(wrap_dim(d, x.ndim) for d in dims)
+    if sorted(axes) != list(range(x.ndim)):
         raise ValueError(f"permute: {dims} is not a permutation of the {x.ndim} dims of shape {x.shape}")
-    return Permute.apply(x, dims=tuple(d % x.ndim for d in dims))
+    return Permute.apply(x, dims=axes)
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    d0, d1 = wrap_dim(dim0, x.ndim), wrap_dim(dim1, x.ndim)
+    if d0 == d1:
+        return x
     dims = list(range(x.ndim))
-    dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+    dims[d0], dims[d1] = d1, d0
     return Permute.apply(x, dims=tuple(dims))
 
 
@@ -159,21 +181,22 @@ def expand(x: Tensor, *shape) -> Tensor:
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    s, e = wrap_dim(start_dim, x.ndim), wrap_dim(end_dim, x.ndim)
+    if s > e:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     if x.ndim == 0:
         return x.reshape(1)
-    s, e = start_dim % x.ndim, end_dim % x.ndim
-    return x.reshape(x.shape[:s] + (-1,) + x.shape[e + 1:]) if e >= s else x
+    return x.reshape(x.shape[:s] + (-1,) + x.shape[e + 1:])
 
 
 def squeeze(x: Tensor, dim=None) -> Tensor:
-    if dim is None:
-        return x.reshape(tuple(n for n in x.shape if n != 1))
-    d = dim % x.ndim
-    return x.reshape(x.shape[:d] + x.shape[d + 1:]) if x.shape[d] == 1 else x
+    """x without its size-1 dims: all of them, or those among ``dim`` (an int or a tuple), as torch."""
+    axes = range(x.ndim) if dim is None else wrap_dims(dim, x.ndim)
+    return x.reshape(tuple(n for i, n in enumerate(x.shape) if n != 1 or i not in axes))
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
-    d = dim % (x.ndim + 1)
+    d = wrap_dim(dim, x.ndim + 1)
     return x.reshape(x.shape[:d] + (1,) + x.shape[d:])
 
 
@@ -187,7 +210,9 @@ def cat(tensors, dim: int = 0) -> Tensor:
     if not tensors:
         raise ValueError("cat: expected a non-empty list of tensors")
     first = tensors[0]
-    d = dim % first.ndim
+    if first.ndim == 0:
+        raise ValueError("cat: zero-dimensional tensors cannot be concatenated")
+    d = wrap_dim(dim, first.ndim)
     for t in tensors[1:]:
         if t.ndim != first.ndim or t.shape[:d] + t.shape[d + 1:] != first.shape[:d] + first.shape[d + 1:]:
             raise ValueError(f"cat: shapes {first.shape} and {t.shape} differ outside dim {dim}")

@@ -1,0 +1,86 @@
+"""PyTorch's semantics at the edges (issue 9): each case against PyTorch's documented values.
+
+Every case runs by value (the numbers below are PyTorch's) and, where torch is installed, against
+torch itself. A case is one function of the library (``tinygan`` or ``torch``, same API) and its
+float64 inputs, in the manner of tinygrad's ``test_ops.py``.
+"""
+import numpy as np
+import pytest
+
+import tinygan
+
+INF, NAN = np.inf, np.nan
+F = "nn.functional"
+
+
+def fn(lib, path):
+    """lib.nn.functional (path 'nn.functional') or lib itself (path '')."""
+    for name in filter(None, path.split(".")):
+        lib = getattr(lib, name)
+    return lib
+
+
+# ---- dimensions --------------------------------------------------------------------------------
+OUT_OF_RANGE = {  # on x of shape (2, 3, 4, 1): every dim argument outside [-4, 3] is an IndexError
+    "squeeze": lambda lib, x: x.squeeze(50),
+    "squeeze_negative": lambda lib, x: x.squeeze(-5),
+    "squeeze_tuple": lambda lib, x: x.squeeze((0, 4)),
+    "unsqueeze": lambda lib, x: x.unsqueeze(5),
+    "transpose": lambda lib, x: x.transpose(0, 4),
+    "permute": lambda lib, x: x.permute(0, 1, 2, 4),
+    "flatten": lambda lib, x: x.flatten(1, 4),
+    "sum": lambda lib, x: x.sum(4),
+    "mean_tuple": lambda lib, x: x.mean((0, -5)),
+    "max": lambda lib, x: x.max(4),
+    "std": lambda lib, x: x.std(4),
+    "norm": lambda lib, x: x.norm(dim=4),
+    "logsumexp": lambda lib, x: x.logsumexp(-5),
+    "softmax": lambda lib, x: fn(lib, F).softmax(x, 4),
+    "cat": lambda lib, x: lib.cat([x, x], 4),
+    "stack": lambda lib, x: lib.stack([x, x], 5),
+    "unflatten": lambda lib, x: lib.nn.Unflatten(4, (1, 1))(x),
+    "size": lambda lib, x: x.size(4),
+    "unsqueeze_of_0d": lambda lib, x: x.sum().unsqueeze(1),
+    "squeeze_of_0d": lambda lib, x: x.sum().squeeze(1),
+}
+
+
+@pytest.mark.parametrize("name", list(OUT_OF_RANGE))
+def test_out_of_range_dims_raise_index_error(name):
+    with pytest.raises(IndexError):
+        OUT_OF_RANGE[name](tinygan, tinygan.zeros(2, 3, 4, 1))
+
+
+@pytest.mark.parametrize("name", list(OUT_OF_RANGE))
+def test_out_of_range_dims_against_torch(name):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(IndexError):
+        OUT_OF_RANGE[name](torch, torch.zeros(2, 3, 4, 1))
+
+
+SQUEEZE = [  # (input shape, dim, PyTorch's result shape)
+    ((2, 3, 4, 1), 3, (2, 3, 4)), ((2, 3, 4, 1), -1, (2, 3, 4)), ((2, 3, 4, 1), 2, (2, 3, 4, 1)),
+    ((1, 2, 1), (0, 2), (2,)), ((1, 2, 1), (0, 1), (2, 1)), ((1, 2, 1), (), (1, 2, 1)),
+    ((1, 2, 1), None, (2,)), ((), 0, ()), ((), -1, ()), ((), (0,), ()), ((), None, ()),
+]
+
+
+@pytest.mark.parametrize("shape,dim,expected", SQUEEZE)
+def test_squeeze_shapes(shape, dim, expected):
+    x = tinygan.zeros(shape, requires_grad=True)
+    y = x.squeeze() if dim is None else x.squeeze(dim)
+    assert y.shape == expected
+    (y * 2.0).sum().backward()
+    assert x.grad.shape == shape
+
+
+@pytest.mark.parametrize("shape,dim,expected", SQUEEZE)
+def test_squeeze_shapes_against_torch(shape, dim, expected):
+    torch = pytest.importorskip("torch")
+    x = torch.zeros(shape)
+    assert tuple((x.squeeze() if dim is None else x.squeeze(dim)).shape) == expected
+
+
+def test_squeeze_with_a_repeated_dim_raises():
+    with pytest.raises(RuntimeError, match="multiple times"):
+        tinygan.zeros(1, 2, 1).squeeze((0, -3))
