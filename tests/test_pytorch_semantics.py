@@ -84,3 +84,44 @@ def test_squeeze_shapes_against_torch(shape, dim, expected):
 def test_squeeze_with_a_repeated_dim_raises():
     with pytest.raises(RuntimeError, match="multiple times"):
         tinygan.zeros(1, 2, 1).squeeze((0, -3))
+
+
+# ---- advanced indexing -----------------------------------------------------------------------------
+# PyTorch applies integers first (each removes its dim), then index arrays: x[1, :, [0, 2]] is
+# x[1][:, [0, 2]], of shape (3, 2); NumPy would give (2, 3), moving the array's dim to the front
+# because a slice (or None) separates it from the integer.
+INDEXING = {
+    "int_slice_array": (lambda x, t: x[1, :, [0, 2]], lambda a: a[1][:, [0, 2]], (3, 2, 5)),
+    "slice_int_slice_array": (lambda x, t: x[:, 1, :, [0, 2]], lambda a: a[:, 1][:, :, [0, 2]], (2, 4, 2)),
+    "int_none_array": (lambda x, t: x[1, None, [0, 2]], lambda a: a[1][None][:, [0, 2]], (1, 2, 4, 5)),
+    "tensor_int_slice_array": (lambda x, t: x[t.tensor(1), :, t.tensor([0, 2])], lambda a: a[1][:, [0, 2]],
+                               (3, 2, 5)),
+    "array_slice_int_array": (lambda x, t: x[[0, 1], :, 2, [1, 3]], lambda a: a[:, :, 2][[0, 1], :, [1, 3]],
+                              (2, 3)),
+    "adjacent_int_array": (lambda x, t: x[:, 1, [0, 2]], lambda a: a[:, 1, [0, 2]], (2, 2, 5)),
+    "int_mask": (lambda x, t: x[1, t.tensor([True, False, True])], lambda a: a[1][[True, False, True]],
+                 (2, 4, 5)),
+}
+
+
+@pytest.mark.parametrize("name", list(INDEXING))
+def test_indexing_follows_pytorch(name):
+    ours, reference, shape = INDEXING[name]
+    a = np.arange(2 * 3 * 4 * 5, dtype=np.float64).reshape(2, 3, 4, 5)
+    x = tinygan.tensor(a, requires_grad=True)
+    y = ours(x, tinygan)
+    assert y.shape == shape
+    np.testing.assert_array_equal(y.detach().numpy(), reference(a))
+    y.backward(tinygan.tensor(np.arange(y.numel(), dtype=np.float64).reshape(shape)))
+    expected = np.zeros(a.size)  # each gradient entry lands where its value (a flat index of a) came from
+    expected[reference(a).ravel().astype(int)] = np.arange(y.numel())
+    expected = expected.reshape(a.shape)
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
+
+
+@pytest.mark.parametrize("name", list(INDEXING))
+def test_indexing_against_torch(name):
+    torch = pytest.importorskip("torch")
+    ours, _, _ = INDEXING[name]
+    a = np.arange(2 * 3 * 4 * 5, dtype=np.float64).reshape(2, 3, 4, 5)
+    np.testing.assert_array_equal(ours(tinygan.tensor(a), tinygan).numpy(), ours(torch.tensor(a), torch).numpy())

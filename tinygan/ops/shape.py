@@ -68,13 +68,37 @@ class Expand(Function):
         return unbroadcast(g, self.in_shape)
 
 
-def _key_arrays(key):
-    """An index with Tensors replaced by their arrays; and whether it is a basic (slice) index."""
-    if not isinstance(key, tuple):
-        key = (key,)
-    key = tuple(k.data if isinstance(k, Tensor) else k for k in key)
-    basic = all(k is None or k is Ellipsis or isinstance(k, (int, slice, np.integer)) for k in key)
-    return key, basic
+def _is_int(k) -> bool:
+    """An integer index: it selects one entry of its dim and removes the dim (a 0-d index array too)."""
+    if isinstance(k, (int, np.integer)):
+        return not isinstance(k, bool)
+    return getattr(k, "ndim", None) == 0 and k.dtype.kind in "iu"
+
+
+def _is_array(k) -> bool:
+    """An index array (or list), which NumPy and PyTorch call advanced indexing."""
+    return isinstance(k, list) or (getattr(k, "ndim", 0) > 0)
+
+
+def _torch_order(key: tuple) -> tuple:
+    """``x[key]`` as ``x[first][second]``: integers first, then the index arrays, as PyTorch does.
+
+    NumPy counts an integer as one more index array, so where a slice or None separates it from
+    an array the result's dims come out in another order: for x (2, 3, 4), x[1, :, [0, 2]] is
+    (2, 3) in NumPy and (3, 2) in PyTorch, which selects x[1] first.
+    """
+    first, second = [], []
+    for k in key:
+        if _is_int(k):
+            first.append(k)
+        elif _is_array(k):
+            mask = getattr(k, "dtype", None) == bool or (isinstance(k, list) and np.asarray(k).dtype == bool)
+            first.extend([slice(None)] * (np.ndim(k) if mask else 1))  # a mask indexes as many dims as it has
+            second.append(k)
+        else:  # a slice, None or Ellipsis: applied in the first step, kept in the second
+            first.append(k)
+            second.append(Ellipsis if k is Ellipsis else slice(None))
+    return tuple(first), tuple(second)
 
 
 # y = x[key]
@@ -201,7 +225,11 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
 
 
 def getitem(x: Tensor, key) -> Tensor:
-    key, basic = _key_arrays(key)
+    key = tuple(k.data if isinstance(k, Tensor) else k for k in (key if isinstance(key, tuple) else (key,)))
+    if any(map(_is_int, key)) and any(map(_is_array, key)):
+        first, second = _torch_order(key)
+        return x[first][second]
+    basic = all(k is None or k is Ellipsis or isinstance(k, (int, slice, np.integer)) for k in key)
     return GetItem.apply(x, key=key, basic=basic)
 
 
