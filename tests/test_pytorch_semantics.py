@@ -20,6 +20,58 @@ def fn(lib, path):
     return lib
 
 
+# name: (function of (lib, *inputs), inputs, PyTorch's value, PyTorch's gradients of value.sum())
+SINGULAR = {
+    "norm_of_a_zero_row": (lambda lib, x: x.norm(dim=1), [[[0.0, 0.0], [3.0, 4.0]]],
+                           [0.0, 5.0], [[[0.0, 0.0], [0.6, 0.8]]]),
+    "norm_of_zero": (lambda lib, x: x.norm(), [[0.0, 0.0, 0.0]], 0.0, [[0.0, 0.0, 0.0]]),
+    "pow_0_at_0": (lambda lib, x: x ** 0, [[0.0, 2.0]], [1.0, 1.0], [[0.0, 0.0]]),
+    "std_of_a_constant": (lambda lib, x: x.std(), [[2.0, 2.0, 2.0]], 0.0, [[0.0, 0.0, 0.0]]),
+    "std_of_a_constant_row": (lambda lib, x: x.std(dim=1), [[[1.0, 1.0], [1.0, 3.0]]], [0.0, 2 ** 0.5],
+                              [[[0.0, 0.0], [-(0.5 ** 0.5), 0.5 ** 0.5]]]),
+    "var_of_a_constant": (lambda lib, x: x.var(), [[2.0, 2.0, 2.0]], 0.0, [[0.0, 0.0, 0.0]]),
+    "logsumexp_of_a_minus_inf_row": (lambda lib, x: x.logsumexp(1), [[[-INF, -INF], [0.0, 0.0]]],
+                                     [-INF, np.log(2.0)], [[[NAN, NAN], [0.5, 0.5]]]),
+    "logsumexp_with_inf": (lambda lib, x: x.logsumexp(1), [[[INF, 0.0], [-INF, 0.0]]],
+                           [INF, 0.0], [[[NAN, 0.0], [0.0, 1.0]]]),
+    "logsumexp_of_a_0d_minus_inf": (lambda lib, x: x.logsumexp(0), [-INF], -INF, [NAN]),
+    # x = 0 or 1: log clamped at -100, gradient (x - y) / max(x (1 - x), 1e-12)
+    "bce_at_0_and_1": (lambda lib, x, y: fn(lib, F).binary_cross_entropy(x, y, reduction="none"),
+                       [[0.0, 1.0, 0.0, 1.0, 0.5], [1.0, 0.0, 0.0, 1.0, 0.3]],
+                       [100.0, 100.0, 0.0, 0.0, np.log(2.0)],
+                       [[-1e12, 1e12, 0.0, 0.0, 0.8], [INF, -INF, INF, -INF, 0.0]]),
+}
+
+
+def run(lib, case):
+    f, inputs, _, _ = case
+    xs = [lib.tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in inputs]
+    y = f(lib, *xs)
+    y.sum().backward()
+    return y.detach().numpy(), [x.grad.numpy() for x in xs]
+
+
+@pytest.mark.parametrize("name", list(SINGULAR))
+def test_singular_points_by_value(name):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value, grads = run(tinygan, SINGULAR[name])
+    _, _, expected_value, expected_grads = SINGULAR[name]
+    np.testing.assert_allclose(value, expected_value, rtol=1e-12, err_msg=name)
+    for i, (g, e) in enumerate(zip(grads, expected_grads)):
+        np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-15, err_msg=f"{name}, input {i}")
+
+
+@pytest.mark.parametrize("name", list(SINGULAR))
+def test_singular_points_against_torch(name):
+    torch = pytest.importorskip("torch")
+    value, grads = run(torch, SINGULAR[name])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ours, our_grads = run(tinygan, SINGULAR[name])
+    np.testing.assert_allclose(ours, value, rtol=1e-12, err_msg=name)
+    for i, (g, e) in enumerate(zip(our_grads, grads)):  # (torch's BCE clamp 1e-12 is a float32 constant)
+        np.testing.assert_allclose(g, e, rtol=1e-8, atol=1e-15, err_msg=f"{name}, input {i}")
+
+
 # ---- dimensions --------------------------------------------------------------------------------
 OUT_OF_RANGE = {  # on x of shape (2, 3, 4, 1): every dim argument outside [-4, 3] is an IndexError
     "squeeze": lambda lib, x: x.squeeze(50),

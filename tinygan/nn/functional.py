@@ -11,7 +11,7 @@ import numpy as np
 from .. import backend
 from ..factories import cuda_generator, default_generator
 from ..ops.conv import conv2d, conv_transpose2d
-from ..ops.elementwise import leaky_relu, relu, sigmoid, softplus, tanh
+from ..ops.elementwise import BinaryCrossEntropy, leaky_relu, relu, sigmoid, softplus, tanh
 from ..ops.matmul import linear
 from ..ops.norm import adaptive_instance_norm, batch_norm, instance_norm, layer_norm
 from ..ops.shape import pad
@@ -152,23 +152,14 @@ def _check_same_shape(name: str, input: Tensor, target: Tensor) -> None:
         raise ValueError(f"{name}: target shape {target.shape} must equal input shape {input.shape}")
 
 
-def _log_clamped(x: Tensor) -> Tensor:
-    """max(log x, -100), PyTorch's clamp; x is first floored at the smallest subnormal so log(0)
-    gives a finite value (the -100 clamp then applies) instead of -inf and a NaN gradient."""
-    tiny = float(np.finfo(x.dtype).smallest_subnormal)
-    return x.clamp(min=tiny).log().clamp(min=-100.0)
-
-
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          reduction: str = "mean") -> Tensor:
-    """-w [y log x + (1 - y) log(1 - x)] for probabilities x, each log clamped at -100 as in PyTorch.
-
-    (At x exactly 0 or 1 the clamp makes the gradient 0 where PyTorch returns a large finite one.)
-    """
+    """-w [y log x + (1 - y) log(1 - x)] for probabilities x, each log clamped at -100 as in PyTorch
+    (whose gradient formula, used here too, stays finite at x = 0 and 1)."""
     _check_same_shape("binary_cross_entropy", input, target)
     if bool((input.data < 0).any()) or bool((input.data > 1).any()):
         raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1")
-    loss = -(target * _log_clamped(input) + (1.0 - target) * _log_clamped(1.0 - input))
+    loss = BinaryCrossEntropy.apply(input, target)
     if weight is not None:
         loss = loss * weight
     return _reduce("binary_cross_entropy", loss, reduction)

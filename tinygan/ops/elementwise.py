@@ -116,7 +116,7 @@ class Neg(Function):
 
 
 # y = x^p  (p a Python number)
-# vjp: g * p * x^(p-1)
+# vjp: g * p * x^(p-1); 0 for p = 0, also at x = 0 (where 0 * x^-1 is NaN), as PyTorch
 class Pow(Function):
     def forward(self, x, exponent):
         self.p = exponent
@@ -124,6 +124,8 @@ class Pow(Function):
 
     def backward(self, g):
         (x,) = self.parents
+        if self.p == 0:
+            return Tensor(backend.xp_of(g.data).zeros_like(g.data))
         if self.p == 2:
             return g * (2.0 * x)
         return g * (self.p * x ** (self.p - 1))
@@ -211,6 +213,25 @@ class Softplus(Function):
 
     def backward(self, g):
         return g * self.parents[0].sigmoid()
+
+
+# l = -[y max(log x, -100) + (1 - y) max(log(1 - x), -100)]   (binary cross entropy, logs clamped as PyTorch)
+# vjp: (g (x - y) / max(x (1 - x), 1e-12), g (log(1 - x) - log x)), PyTorch's formulas: finite at x = 0 and 1
+class BinaryCrossEntropy(Function):
+    def forward(self, x, y):
+        return -(y * _log_clamped(x) + (1 - y) * _log_clamped(1 - x))
+
+    def backward(self, g):
+        x, y = self.parents
+        gx = g * (x - y) / (x * (1.0 - x)).clamp(min=1e-12) if self.needs_input_grad[0] else None
+        gy = g * ((1.0 - x).log() - x.log()) if self.needs_input_grad[1] else None
+        return gx, gy
+
+
+def _log_clamped(x):
+    """max(log x, -100); x is floored at the smallest subnormal first, so log(0) raises no warning."""
+    xp = backend.xp_of(x)
+    return xp.maximum(xp.log(xp.maximum(x, np.finfo(x.dtype).smallest_subnormal)), -100)
 
 
 # y = x if x > 0 else slope * x        (ReLU: slope = 0)

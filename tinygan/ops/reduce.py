@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import builtins
+import math
 from collections import namedtuple
 
 from .. import backend
 from ..tensor import Function, Tensor
+from .elementwise import where
 from .shape import wrap_dims
 
 MaxMin = namedtuple("MaxMin", ["values", "indices"])  # what torch.max(x, dim) returns
@@ -17,6 +19,11 @@ def _axes(dim, ndim: int) -> tuple:
         return tuple(range(ndim))
     axes = wrap_dims(dim, ndim)
     return tuple(sorted(axes)) if ndim else ()  # a 0-d tensor takes dim 0 or -1 and has no axes
+
+
+def _count(x: Tensor, axes: tuple) -> int:
+    """How many elements each output of a reduction over ``axes`` sums."""
+    return math.prod(x.shape[a] for a in axes)
 
 
 def _kept_shape(shape: tuple, axes: tuple) -> tuple:
@@ -32,6 +39,21 @@ class Sum(Function):
 
     def backward(self, g):
         return g.reshape(self.kept).expand(self.in_shape)
+
+
+# y = sqrt(sum of x^2 over axes)   (the 2-norm)
+# vjp: x * (g / y), with g / y taken as 0 where y = 0 (a zero vector), as PyTorch's masked_fill
+class Norm(Function):
+    save_output = True
+
+    def forward(self, x, axes, keepdim):
+        self.kept = _kept_shape(x.shape, axes)
+        return backend.xp_of(x).sqrt((x * x).sum(axis=axes, keepdims=keepdim))
+
+    def backward(self, g):
+        (x,) = self.parents
+        y, zero = self.output.reshape(self.kept), self.output.data.reshape(self.kept) == 0
+        return x * where(zero, 0.0, g.reshape(self.kept) / where(zero, 1.0, y))
 
 
 # y = max (or min) of x over axes
@@ -78,32 +100,35 @@ def amax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 
 def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     axes = _axes(dim, x.ndim)
-    count = 1
-    for a in axes:
-        count *= x.shape[a]
-    return sum(x, axes, keepdim) * (1.0 / count)
+    return sum(x, axes, keepdim) * (1.0 / _count(x, axes))
+
+
+def _ddof(unbiased: bool, correction) -> int:
+    return (1 if unbiased else 0) if correction is None else correction
 
 
 def var(x: Tensor, dim=None, unbiased: bool = True, keepdim: bool = False, *, correction=None) -> Tensor:
     """Variance, by default with Bessel's correction (divide by n - 1), as ``torch.var``."""
     axes = _axes(dim, x.ndim)
-    count = 1
-    for a in axes:
-        count *= x.shape[a]
-    ddof = (1 if unbiased else 0) if correction is None else correction
+    n = builtins.max(_count(x, axes) - _ddof(unbiased, correction), 0)
     centered = x - mean(x, axes, keepdim=True)
     # n - ddof <= 0 divides by zero: nan (or inf), as torch.var, not a ZeroDivisionError
-    return sum(centered * centered, axes, keepdim) / builtins.max(count - ddof, 0)
+    return sum(centered * centered, axes, keepdim) / n
 
 
 def std(x: Tensor, dim=None, unbiased: bool = True, keepdim: bool = False, *, correction=None) -> Tensor:
-    return var(x, dim, unbiased, keepdim, correction=correction).sqrt()
+    """sqrt(var) = ||x - mean(x)|| / sqrt(n - ddof): through the norm, so a constant x has gradient 0, as torch.std."""
+    axes = _axes(dim, x.ndim)
+    n = builtins.max(_count(x, axes) - _ddof(unbiased, correction), 0)
+    return norm(x - mean(x, axes, keepdim=True), 2, axes, keepdim) / math.sqrt(n)
 
 
 def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
-    """log(sum(exp(x))) = m + log(sum(exp(x - m))) with m = max(x), the shift treated as a constant."""
+    """log(sum(exp(x))) = m + log(sum(exp(x - m))) with m = max(x), the shift treated as a constant
+    (and 0 where the max is infinite, as torch: a row of -inf gives -inf, not NaN)."""
     axes = _axes(dim, x.ndim)
-    m = Tensor(x.data.max(axis=axes, keepdims=True))
+    xp, m = backend.xp_of(x.data), x.data.max(axis=axes, keepdims=True)
+    m = Tensor(xp.where(xp.isinf(m), 0, m).astype(x.dtype))  # (x - m with m = -inf would be -inf + inf = NaN)
     out = (x - m).exp().sum(axes, keepdim=True).log() + m
     return out if keepdim else out.reshape(tuple(n for i, n in enumerate(out.shape) if i not in axes))
 
@@ -111,7 +136,7 @@ def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
 def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
     """The p-norm over ``dim`` (p = 2 or 1), as ``Tensor.norm``."""
     if p == 2:
-        return sum(x * x, dim, keepdim).sqrt()
+        return Norm.apply(x, axes=_axes(dim, x.ndim), keepdim=keepdim)
     if p == 1:
         return sum(x.abs(), dim, keepdim)
     raise ValueError(f"norm: p must be 1 or 2, got {p}")
