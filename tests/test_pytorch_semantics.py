@@ -40,6 +40,12 @@ SINGULAR = {
                        [[0.0, 1.0, 0.0, 1.0, 0.5], [1.0, 0.0, 0.0, 1.0, 0.3]],
                        [100.0, 100.0, 0.0, 0.0, np.log(2.0)],
                        [[-1e12, 1e12, 0.0, 0.0, 0.8], [INF, -INF, INF, -INF, 0.0]]),
+    # a Tensor exponent: negative bases with integer exponents; 0^0 = 1 with gradients 0
+    "pow_tensor_negative_base": (lambda lib, x, y: x ** y, [[-2.0, -2.0, -3.0], [3.0, 2.0, 0.0]],
+                                 [-8.0, 4.0, 1.0], [[12.0, -4.0, 0.0], [NAN, NAN, NAN]]),
+    "pow_tensor_zero_base": (lambda lib, x, y: x ** y, [[0.0, 0.0, 0.0, 2.0], [0.0, 2.0, -1.0, 0.5]],
+                             [1.0, 0.0, INF, 2 ** 0.5],
+                             [[0.0, 0.0, -INF, 0.5 * 2 ** -0.5], [0.0, 0.0, -INF, 2 ** 0.5 * np.log(2.0)]]),
 }
 
 
@@ -177,3 +183,77 @@ def test_indexing_against_torch(name):
     ours, _, _ = INDEXING[name]
     a = np.arange(2 * 3 * 4 * 5, dtype=np.float64).reshape(2, 3, 4, 5)
     np.testing.assert_array_equal(ours(tinygan.tensor(a), tinygan).numpy(), ours(torch.tensor(a), torch).numpy())
+
+
+# ---- dtype promotion -------------------------------------------------------------------------------
+PROMOTION = {  # name: (expression of lib, PyTorch's result dtype)
+    "int64_plus_float32": (lambda lib: lib.tensor([1, 2]) + lib.tensor([0.5, 1.5]), "float32"),
+    "int64_times_float_number": (lambda lib: lib.tensor([1, 2]) * 2.5, "float32"),
+    "int_div_int": (lambda lib: lib.tensor([1, 2]) / lib.tensor([2, 2]), "float32"),
+    "int_div_number": (lambda lib: lib.tensor([1, 3]) / 2, "float32"),
+    "int_pow_float": (lambda lib: lib.tensor([1, 3]) ** 2.0, "float32"),
+    "int_pow_int": (lambda lib: lib.tensor([1, 3]) ** 2, "int64"),
+    "bool_plus_int": (lambda lib: lib.tensor([True, False]) + 1, "int64"),
+    "float32_plus_0d_float64": (lambda lib: lib.tensor([1.0]) + lib.tensor(1.0, dtype=lib.float64), "float32"),
+    "int64_plus_0d_float64": (lambda lib: lib.tensor([1]) + lib.tensor(1.0, dtype=lib.float64), "float64"),
+    "float32_times_float64": (lambda lib: lib.tensor([1.0]) * lib.tensor([2.0], dtype=lib.float64), "float64"),
+    "where_int_float": (lambda lib: lib.where(lib.tensor([True, False]), lib.tensor([1, 2]), lib.tensor([0.5, 1.5])),
+                        "float32"),
+    "pow_int_float_tensor": (lambda lib: lib.tensor([2, 3]) ** lib.tensor([0.5, 2.0]), "float32"),
+}
+
+
+@pytest.mark.parametrize("name", list(PROMOTION))
+def test_dtype_promotion(name):
+    expr, dtype = PROMOTION[name]
+    assert str(expr(tinygan).dtype) == dtype
+
+
+@pytest.mark.parametrize("name", list(PROMOTION))
+def test_dtype_promotion_against_torch(name):
+    torch = pytest.importorskip("torch")
+    expr, dtype = PROMOTION[name]
+    assert str(expr(torch).dtype) == "torch." + dtype
+    np.testing.assert_allclose(expr(tinygan).numpy(), expr(torch).numpy())
+
+
+def leaf_grads(lib):
+    """The .grad dtypes of float32 leaves mixed with float64 (a tensor, and a backward gradient)."""
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    (x * lib.tensor([3.0, 4.0], dtype=lib.float64)).sum().backward()
+    y = lib.tensor([1.0, 2.0], requires_grad=True)
+    (y * 2.0).backward(lib.tensor([1.0, 1.0], dtype=lib.float64))
+    return x.grad, y.grad
+
+
+def test_a_leaf_grad_has_the_leaf_dtype():
+    gx, gy = leaf_grads(tinygan)
+    assert gx.dtype == gy.dtype == np.float32
+    np.testing.assert_array_equal(gx.numpy(), [3.0, 4.0])
+    np.testing.assert_array_equal(gy.numpy(), [2.0, 2.0])
+
+
+def test_a_leaf_grad_has_the_leaf_dtype_against_torch():
+    torch = pytest.importorskip("torch")
+    assert all(g.dtype == torch.float32 for g in leaf_grads(torch))
+
+
+MIXED = {  # float32 parameters fed float64: PyTorch raises (a RuntimeError) instead of promoting
+    "linear_module": lambda lib: lib.nn.Linear(2, 3)(lib.ones(4, 2, dtype=lib.float64)),
+    "linear": lambda lib: fn(lib, F).linear(lib.ones(4, 2), lib.ones(3, 2, dtype=lib.float64)),
+    "matmul": lambda lib: lib.ones(2, 2) @ lib.ones(2, 2, dtype=lib.float64),
+    "conv2d": lambda lib: lib.nn.Conv2d(1, 2, 3)(lib.ones(1, 1, 5, 5, dtype=lib.float64)),
+}
+
+
+@pytest.mark.parametrize("name", list(MIXED))
+def test_float32_layers_refuse_float64_input(name):
+    with pytest.raises(RuntimeError, match="dtype"):
+        MIXED[name](tinygan)
+
+
+@pytest.mark.parametrize("name", list(MIXED))
+def test_float32_layers_refuse_float64_input_against_torch(name):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError):
+        MIXED[name](torch)

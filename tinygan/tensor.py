@@ -244,6 +244,8 @@ def _initial_grad(where: str, out: Tensor, gradient) -> Tensor:
         return Tensor(backend.xp_of(out.data).ones_like(out.data))
     if not isinstance(gradient, Tensor):
         gradient = Tensor(backend.xp_of(out.data).asarray(gradient, dtype=out.dtype))
+    if gradient.dtype != out.dtype:
+        gradient = gradient.to(out.dtype)
     if gradient.shape != out.shape:
         raise ValueError(f"{where}: gradient has shape {gradient.shape}, expected {out.shape}")
     return gradient
@@ -315,6 +317,8 @@ def _backprop(roots, root_grads, create_graph: bool, inputs):
                 if pg.shape != p.shape:
                     raise RuntimeError(f"{type(ctx).__name__}.backward returned a gradient of shape "
                                        f"{pg.shape} for an input of shape {p.shape}")
+                if pg.dtype != p.dtype:
+                    pg = pg.to(p.dtype)
                 grads[id(p)] = grads[id(p)] + pg if id(p) in grads else pg
     return found
 

@@ -136,8 +136,8 @@ def _check(op: str, x: Tensor, weight: Tensor, bias: Tensor | None, groups: int,
     if bias is not None and bias.shape != (c_out,):
         raise ValueError(f"{op}: bias of shape {bias.shape} does not match {shapes} (expected ({c_out},))")
     dtypes = {t.dtype for t in (x, weight, bias) if t is not None}
-    if len(dtypes) > 1:
-        raise TypeError(f"{op}: input, weight and bias must have one dtype, got {sorted(map(str, dtypes))}")
+    if len(dtypes) > 1:  # no promotion, as in PyTorch
+        raise RuntimeError(f"{op}: input, weight and bias must have one dtype, got {sorted(map(str, dtypes))}")
 
 
 def _output(op: str, x: Tensor, weight: Tensor, size: tuple) -> None:
