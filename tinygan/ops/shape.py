@@ -145,19 +145,20 @@ class Cat(Function):
         return tuple(grads)
 
 
-# y = x with constant padding (PyTorch order: last dim first, (left, right, top, bottom, ...))
-# vjp: the un-padded middle of g
+# y = x with constant padding (PyTorch order: last dim first, (left, right, top, bottom, ...));
+#     a negative width crops that side instead
+# vjp: g with the opposite widths: cropped where x was padded, zero-padded where x was cropped
 class ConstantPad(Function):
     def forward(self, x, pad, value):
-        xp = backend.xp_of(x)
-        widths = [(0, 0)] * x.ndim
-        for i in range(len(pad) // 2):
-            widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-        self.key = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
-        return xp.pad(x, widths, mode="constant", constant_values=value)
+        self.pad = pad
+        k = len(pad) // 2
+        widths = [(0, 0)] * (x.ndim - k) + [(pad[2 * i], pad[2 * i + 1]) for i in reversed(range(k))]
+        crop = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(widths, x.shape))
+        positive = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
+        return backend.xp_of(x).pad(x[crop], positive, mode="constant", constant_values=value)
 
     def backward(self, g):
-        return g[self.key]
+        return ConstantPad.apply(g, pad=tuple(-p for p in self.pad), value=0.0)
 
 
 def reshape(x: Tensor, *shape) -> Tensor:
@@ -256,10 +257,16 @@ def stack(tensors, dim: int = 0) -> Tensor:
 
 
 def pad(x: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -> Tensor:
-    """Pad the last len(pad)//2 dims (PyTorch's ``F.pad``): mode 'constant' or 'reflect'."""
+    """Pad the last len(pad)//2 dims (PyTorch's ``F.pad``): mode 'constant' or 'reflect'; a negative
+    pad crops."""
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(f"pad: expected an even-length pad for at most {x.ndim} dims, got {pad}")
+    for i in range(len(pad) // 2):
+        n = x.shape[x.ndim - 1 - i]
+        if n + pad[2 * i] + pad[2 * i + 1] < 0:
+            raise ValueError(f"pad: dim {x.ndim - 1 - i} of size {n} cropped by {pad[2 * i:2 * i + 2]} "
+                             "would have a negative size")
     if mode == "constant":
         return ConstantPad.apply(x, pad=pad, value=value)
     if mode == "reflect":
@@ -269,7 +276,8 @@ def pad(x: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -> Te
             n = x.shape[axis]
             if lo >= n or hi >= n:
                 raise ValueError(f"pad: reflect padding ({lo}, {hi}) must be smaller than the dim size {n}")
-            index = np.concatenate([np.arange(lo, 0, -1), np.arange(n), np.arange(n - 2, n - 2 - hi, -1)])
+            kept = np.arange(max(-lo, 0), n - max(-hi, 0))  # a negative pad crops that side
+            index = np.concatenate([np.arange(lo, 0, -1), kept, np.arange(n - 2, n - 2 - hi, -1)])
             xp = backend.xp_of(x.data)
             key = (slice(None),) * axis + (xp.asarray(index),)
             x = x[key]
