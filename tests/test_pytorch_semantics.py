@@ -46,6 +46,13 @@ SINGULAR = {
     "pow_tensor_zero_base": (lambda lib, x, y: x ** y, [[0.0, 0.0, 0.0, 2.0], [0.0, 2.0, -1.0, 0.5]],
                              [1.0, 0.0, INF, 2 ** 0.5],
                              [[0.0, 0.0, -INF, 0.5 * 2 ** -0.5], [0.0, 0.0, -INF, 2 ** 0.5 * np.log(2.0)]]),
+    # tensor bounds: each output's gradient goes to x or to the bound it equals (x at a tie)
+    "clamp_tensor_bounds": (lambda lib, x, lo, hi: lib.clamp(x, lo, hi),
+                            [[[-2.0, 0.5, 3.0, 1.0], [0.7, 0.2, -1.0, 2.0]], [[-1.0], [0.6]], 1.0],
+                            [[-1.0, 0.5, 1.0, 1.0], [0.7, 0.6, 0.6, 1.0]],
+                            [[[0.0, 1.0, 0.0, 1.0], [1.0, 0.0, 0.0, 0.0]], [[1.0], [2.0]], 2.0]),
+    "clamp_tensor_min_only": (lambda lib, x, lo: lib.clamp(x, min=lo), [[1.0, 5.0], [2.0, 2.0]],
+                              [2.0, 5.0], [[0.0, 1.0], [1.0, 0.0]]),
 }
 
 

@@ -444,8 +444,13 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 
 def clamp(x: Tensor, min=None, max=None) -> Tensor:
+    """min(max(x, min), max); the bounds are numbers or Tensors (which broadcast and get gradients)."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        # each output's gradient goes to x or to the bound that it equals (to x at a tie), as PyTorch
+        y = x if min is None else where(x < min, min, x)
+        return y if max is None else where(y > max, max, y)
     return Clamp.apply(x, lo=min, hi=max)
 
 
