@@ -264,3 +264,17 @@ def test_float32_layers_refuse_float64_input_against_torch(name):
     torch = pytest.importorskip("torch")
     with pytest.raises(RuntimeError):
         MIXED[name](torch)
+
+
+# ---- misuse PyTorch refuses ------------------------------------------------------------------------
+@pytest.mark.parametrize("lib_name", ["tinygan", "torch"])
+def test_numpy_asarray_refuses_a_tensor_that_requires_grad(lib_name):
+    lib = tinygan if lib_name == "tinygan" else pytest.importorskip("torch")
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="requires grad"):
+        np.asarray(x)
+    a = np.asarray(x.detach())
+    assert a.dtype == np.float32 and a.tolist() == [1.0, 2.0]
+    assert np.asarray(x.detach(), dtype=np.float64).dtype == np.float64
+    y = np.float64(3.0) - x  # NumPy on the left still defers to the tensor
+    assert isinstance(y, type(x)) and y.requires_grad

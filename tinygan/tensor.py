@@ -160,8 +160,13 @@ class Tensor:
     def numpy(self) -> np.ndarray:
         """The values as a NumPy array (like torch, refuses a tensor that requires grad)."""
         if self.requires_grad:
-            raise RuntimeError("numpy(): call .detach().numpy() on a tensor that requires grad")
+            raise RuntimeError("Can't call numpy() on a tensor that requires grad: use tensor.detach().numpy()")
         return backend.to_numpy(self.data)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        """``np.asarray(t)``: ``t.numpy()`` (so it refuses a tensor that requires grad, as torch)."""
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype, copy=False)
 
     def item(self):
         if self.data.size != 1:
