@@ -224,20 +224,46 @@ def test_dtype_promotion_against_torch(name):
     np.testing.assert_allclose(expr(tinygan).numpy(), expr(torch).numpy())
 
 
+def widen(lib):
+    """A user's Function: y = x as float64, whose backward returns the float64 g as it is."""
+    if lib is tinygan:
+        class Widen(tinygan.Function):
+            def forward(self, x):
+                return x.astype(np.float64)
+
+            def backward(self, g):
+                return g
+        return Widen.apply
+
+    class TorchWiden(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.double()
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+    return TorchWiden.apply
+
+
 def leaf_grads(lib):
-    """The .grad dtypes of float32 leaves mixed with float64 (a tensor, and a backward gradient)."""
+    """The .grad dtypes of float32 leaves mixed with float64 (a tensor, a backward gradient, and a
+    Function whose backward returns float64: the engine casts each gradient to its input's dtype)."""
     x = lib.tensor([1.0, 2.0], requires_grad=True)
     (x * lib.tensor([3.0, 4.0], dtype=lib.float64)).sum().backward()
     y = lib.tensor([1.0, 2.0], requires_grad=True)
     (y * 2.0).backward(lib.tensor([1.0, 1.0], dtype=lib.float64))
-    return x.grad, y.grad
+    z = lib.tensor([1.0, 2.0], requires_grad=True)
+    (widen(lib)(z) * 3.0).sum().backward()
+    return x.grad, y.grad, z.grad
 
 
 def test_a_leaf_grad_has_the_leaf_dtype():
-    gx, gy = leaf_grads(tinygan)
-    assert gx.dtype == gy.dtype == np.float32
+    gx, gy, gz = leaf_grads(tinygan)
+    assert gx.dtype == gy.dtype == gz.dtype == np.float32
     np.testing.assert_array_equal(gx.numpy(), [3.0, 4.0])
     np.testing.assert_array_equal(gy.numpy(), [2.0, 2.0])
+    np.testing.assert_array_equal(gz.numpy(), [3.0, 3.0])
 
 
 def test_a_leaf_grad_has_the_leaf_dtype_against_torch():
