@@ -90,6 +90,8 @@ def _promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
 # y = a + b
 # vjp: (g, g), each summed back to its input's shape
 class Add(Function):
+    saves_tensors = False
+
     def forward(self, a, b):
         return a + b
 
@@ -101,6 +103,8 @@ class Add(Function):
 # y = a - b
 # vjp: (g, -g)
 class Sub(Function):
+    saves_tensors = False
+
     def forward(self, a, b):
         return a - b
 
@@ -138,6 +142,8 @@ class Div(Function):
 # y = -x
 # vjp: -g
 class Neg(Function):
+    saves_tensors = False
+
     def forward(self, x):
         return -x
 
@@ -350,6 +356,8 @@ class Where(Function):
 # y = x with another dtype
 # vjp: g cast back to x's dtype
 class Cast(Function):
+    saves_tensors = False
+
     def forward(self, x, dtype):
         self.dtype = x.dtype
         return x.astype(dtype)
@@ -361,6 +369,8 @@ class Cast(Function):
 # y = x copied to another device
 # vjp: g copied back
 class ToDevice(Function):
+    saves_tensors = False
+
     def forward(self, x, device):
         self.device = backend.device_of(x)
         return backend.to_device(x, device)

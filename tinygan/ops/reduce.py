@@ -33,6 +33,8 @@ def _kept_shape(shape: tuple, axes: tuple) -> tuple:
 # y = sum of x over axes
 # vjp: g broadcast back over the summed axes
 class Sum(Function):
+    saves_tensors = False
+
     def forward(self, x, axes, keepdim):
         self.in_shape, self.kept = x.shape, _kept_shape(x.shape, axes)
         return x.sum(axis=axes, keepdims=keepdim)
@@ -140,4 +142,3 @@ def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
     if p == 1:
         return sum(x.abs(), dim, keepdim)
     raise ValueError(f"norm: p must be 1 or 2, got {p}")
-

@@ -37,6 +37,8 @@ def _shape_arg(shape) -> tuple:
 # y = x viewed with another shape
 # vjp: g reshaped back
 class Reshape(Function):
+    saves_tensors = False
+
     def forward(self, x, shape):
         self.in_shape = x.shape
         return x.reshape(shape)
@@ -48,6 +50,8 @@ class Reshape(Function):
 # y = x with its axes reordered
 # vjp: g with the inverse order
 class Permute(Function):
+    saves_tensors = False
+
     def forward(self, x, dims):
         self.inverse = tuple(np.argsort(dims))
         return x.transpose(dims)
@@ -59,6 +63,8 @@ class Permute(Function):
 # y = x broadcast to a larger shape (a view, nothing is copied)
 # vjp: g summed over the broadcast axes
 class Expand(Function):
+    saves_tensors = False
+
     def forward(self, x, shape):
         self.in_shape = x.shape
         return backend.xp_of(x).broadcast_to(x, shape)
@@ -106,6 +112,7 @@ def _torch_order(key: tuple) -> tuple:
 class GetItem(Function):
     def forward(self, x, key, basic):
         self.key, self.basic, self.in_shape = key, basic, x.shape
+        self.saves_tensors = not basic  # index arrays are saved tensors in PyTorch; slices are not
         return x[key]
 
     def backward(self, g):
@@ -132,6 +139,8 @@ class IndexAdd(Function):
 # y = concatenate(xs, dim)
 # vjp: the slice of g that each input occupied
 class Cat(Function):
+    saves_tensors = False
+
     def forward(self, *xs, dim):
         self.dim, self.sizes = dim, [x.shape[dim] for x in xs]
         return backend.xp_of(*xs).concatenate(xs, axis=dim)
@@ -149,6 +158,8 @@ class Cat(Function):
 #     a negative width crops that side instead
 # vjp: g with the opposite widths: cropped where x was padded, zero-padded where x was cropped
 class ConstantPad(Function):
+    saves_tensors = False
+
     def forward(self, x, pad, value):
         self.pad = pad
         k = len(pad) // 2
