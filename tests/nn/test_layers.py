@@ -336,6 +336,19 @@ def test_conv2d_refuses_a_bad_padding_string_against_torch(name):
         torch.nn.Conv2d(2, 3, 3, **BAD_CONV[name])
 
 
+@pytest.mark.parametrize("kernel_size, dilation", [((4, 3), (1, 2)), ((2, 2), (3, 1)), ((3, 3), (1, 1))])
+def test_conv2d_same_pads_half_each_side_the_odd_one_after(kernel_size, dilation):
+    # PyTorch: d (k - 1) zeros per axis, total // 2 before and the rest after
+    layer = nn.Conv2d(2, 3, kernel_size, padding="same", dilation=dilation).double()
+    (th, tw) = (d * (k - 1) for d, k in zip(dilation, kernel_size))
+    x = tinygan.tensor(np.random.default_rng(1).standard_normal((2, 2, 6, 7)))
+    padded = tinygan.nn.functional.pad(x, (tw // 2, tw - tw // 2, th // 2, th - th // 2))
+    expected = tinygan.nn.functional.conv2d(padded, layer.weight, layer.bias, dilation=dilation)
+    np.testing.assert_allclose(layer(x).detach().numpy(), expected.detach().numpy(), rtol=1e-12)
+    assert nn.Conv2d(2, 3, kernel_size, padding="valid", dilation=dilation)(x.float()).shape == (
+        2, 3, 6 - th, 7 - tw)
+
+
 @pytest.mark.parametrize("padding", ["same", "valid"])
 def test_conv2d_padding_strings_against_torch(padding):
     torch = pytest.importorskip("torch")
