@@ -64,6 +64,8 @@ def test_retain_graph_against_torch():
 # (expression of lib and x, whether a second backward raises)
 SECOND_BACKWARD = {
     "sum": (lambda lib, x: x.sum(), False),
+    "mean": (lambda lib, x: x.mean(), False),
+    "mean_keepdim": (lambda lib, x: x.reshape(1, 3).mean(1, keepdim=True).sum(), False),
     "add_sub_neg": (lambda lib, x: (1.0 - (-x + 2.0)).sum(), False),
     "views": (lambda lib, x: x.reshape(3, 1).expand(3, 2).permute(1, 0)[:, 1:].sum(), False),
     "cat_pad_cast": (lambda lib, x: lib.nn.functional.pad(lib.cat([x, x]), (1, 2)).double().sum(), False),

@@ -30,17 +30,19 @@ def _kept_shape(shape: tuple, axes: tuple) -> tuple:
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
-# y = sum of x over axes
-# vjp: g broadcast back over the summed axes
+# y = scale * (sum of x over axes)      (scale 1 for sum, 1/n for mean)
+# vjp: scale * g broadcast back over the summed axes
 class Sum(Function):
-    saves_tensors = False
+    saves_tensors = False  # only shapes and the scale: a second backward through it is allowed, as torch
 
-    def forward(self, x, axes, keepdim):
-        self.in_shape, self.kept = x.shape, _kept_shape(x.shape, axes)
-        return x.sum(axis=axes, keepdims=keepdim)
+    def forward(self, x, axes, keepdim, scale=1.0):
+        self.in_shape, self.kept, self.scale = x.shape, _kept_shape(x.shape, axes), scale
+        y = x.sum(axis=axes, keepdims=keepdim)
+        return y if scale == 1.0 else y * x.dtype.type(scale)
 
     def backward(self, g):
-        return g.reshape(self.kept).expand(self.in_shape)
+        g = g.reshape(self.kept).expand(self.in_shape)
+        return g if self.scale == 1.0 else g * self.scale
 
 
 # y = sqrt(sum of x^2 over axes)   (the 2-norm)
@@ -101,8 +103,12 @@ def amax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 
 
 def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """The mean over ``dim``: one op (a scaled sum), so that a graph through it may be walked twice,
+    as torch's; like torch it refuses integer and bool tensors."""
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"mean(): expected a floating point tensor, got {x.dtype}")
     axes = _axes(dim, x.ndim)
-    return sum(x, axes, keepdim) * (1.0 / _count(x, axes))
+    return Sum.apply(x, axes=axes, keepdim=keepdim, scale=1.0 / _count(x, axes))
 
 
 def _ddof(unbiased: bool, correction) -> int:
