@@ -17,17 +17,94 @@ def test_backward_accumulates_into_leaf_grad_across_calls():
     x = leaf([1.0, 2.0, 3.0])
     (x * x).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0, 6.0])
-    (3.0 * x).sum().backward()  # graphs are kept, so backward on a new (or the same) graph adds up
+    (3.0 * x).sum().backward()  # a second graph: its gradient adds up in x.grad
     np.testing.assert_allclose(x.grad.numpy(), [5.0, 7.0, 9.0])
     assert not x.grad.requires_grad and x.grad.grad_fn is None
 
 
-def test_backward_twice_on_the_same_graph():
+def test_backward_twice_on_the_same_graph_needs_retain_graph():
     x = leaf(2.0)
     y = x ** 3
-    y.backward()
     y.backward(retain_graph=True)
+    y.backward()
     assert x.grad.item() == pytest.approx(2 * 12.0)
+    with pytest.raises(RuntimeError, match="second time"):  # the second call freed the graph, as in torch
+        y.backward()
+    assert x.grad.item() == pytest.approx(2 * 12.0)  # and added nothing
+
+
+def test_a_freed_graph_refuses_grad_and_backward_through_it():
+    x = leaf([1.0, 2.0])
+    h = x.exp()
+    tinygan.grad(h.sum(), x)  # without retain_graph, grad() frees what it walked (h's Function)
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        (2.0 * h).sum().backward()  # a new graph on top of the freed one
+    y = x.tanh()
+    (g,) = tinygan.grad(y.sum(), x, create_graph=True)  # create_graph keeps the graph by default
+    (g.sum() + y.sum()).backward()
+    np.testing.assert_allclose(x.grad.numpy(), -2 * np.tanh([1.0, 2.0]) / np.cosh([1.0, 2.0]) ** 2
+                               + 1 / np.cosh([1.0, 2.0]) ** 2)
+
+
+def test_retain_graph_against_torch():
+    torch = pytest.importorskip("torch")
+    for lib, make in ((torch, lambda v: torch.tensor(v, requires_grad=True)), (tinygan, leaf)):
+        x = make([1.0, 2.0])
+        y = (x * x).sum()
+        y.backward(retain_graph=True)
+        y.backward()
+        np.testing.assert_allclose(x.grad.detach().numpy(), [4.0, 8.0])
+        with pytest.raises(RuntimeError, match="second time"):
+            y.backward()
+        with pytest.raises(RuntimeError, match="second time"):
+            lib.autograd.grad(y, x) if lib is torch else tinygan.grad(y, x)
+
+
+# PyTorch frees the values a graph saved, so only ops that saved some refuse a second backward:
+# (expression of lib and x, whether a second backward raises)
+SECOND_BACKWARD = {
+    "sum": (lambda lib, x: x.sum(), False),
+    "mean": (lambda lib, x: x.mean(), False),
+    "mean_keepdim": (lambda lib, x: x.reshape(1, 3).mean(1, keepdim=True).sum(), False),
+    "add_sub_neg": (lambda lib, x: (1.0 - (-x + 2.0)).sum(), False),
+    "views": (lambda lib, x: x.reshape(3, 1).expand(3, 2).permute(1, 0)[:, 1:].sum(), False),
+    "cat_pad_cast": (lambda lib, x: lib.nn.functional.pad(lib.cat([x, x]), (1, 2)).double().sum(), False),
+    "mul_by_a_number": (lambda lib, x: (x * 2.0).sum(), True),
+    "exp": (lambda lib, x: x.exp().sum(), True),
+    "index_array": (lambda lib, x: x[lib.tensor([0, 2])].sum(), True),
+    "clamp": (lambda lib, x: x.clamp(0.0, 1.0).sum(), True),
+}
+
+
+def second_backward(lib, name):
+    """x.grad after two backward calls through one graph, or 'raises'."""
+    f, _ = SECOND_BACKWARD[name]
+    x = lib.tensor([0.5, 1.0, 2.0], requires_grad=True)
+    y = f(lib, x)
+    y.backward()
+    first = x.grad.numpy().copy()
+    try:
+        y.backward()
+    except RuntimeError as e:
+        assert "second time" in str(e)
+        np.testing.assert_array_equal(x.grad.numpy(), first)  # nothing was added
+        return "raises"
+    np.testing.assert_array_equal(x.grad.numpy(), 2 * first)
+    return x.grad.numpy()
+
+
+@pytest.mark.parametrize("name", list(SECOND_BACKWARD))
+def test_a_second_backward_raises_where_a_freed_value_is_needed(name):
+    assert isinstance(second_backward(tinygan, name), str) is SECOND_BACKWARD[name][1]
+
+
+@pytest.mark.parametrize("name", list(SECOND_BACKWARD))
+def test_a_second_backward_raises_where_a_freed_value_is_needed_against_torch(name):
+    torch = pytest.importorskip("torch")
+    theirs = second_backward(torch, name)
+    assert isinstance(theirs, str) is SECOND_BACKWARD[name][1]
+    if not isinstance(theirs, str):
+        np.testing.assert_allclose(second_backward(tinygan, name), theirs)
 
 
 def test_a_tensor_used_twice_gets_both_contributions():
@@ -177,7 +254,7 @@ def test_a_deep_chain_does_not_hit_the_recursion_limit():
     y = x
     for _ in range(depth):
         y = y * 1.0001
-    y.backward()
+    y.backward(retain_graph=True)
     assert x.grad.item() == pytest.approx(1.0001 ** depth, rel=1e-9)
     (g,) = tinygan.grad(y, x, create_graph=True)
     assert g.item() == pytest.approx(1.0001 ** depth, rel=1e-9)

@@ -307,6 +307,28 @@ def test_gradient_penalty_does_not_differentiate_into_real_or_fake():
     assert np.abs(g_w.numpy()).max() > 0
 
 
+def _relu_critic_penalty(lib, grad, w):
+    """WGAN-GP's penalty for D(x) = relu(x . w) where example 1 is in relu's flat part: its input
+    gradient is an all-zero row, of norm 0, whose gradient PyTorch defines as 0 (not 0/0 = NaN)."""
+    x = lib.tensor([[1.0, 2.0], [-3.0, -1.0], [0.5, 0.5]], dtype=lib.float64, requires_grad=True)
+    (g,) = grad((x @ w).relu().sum(), x, create_graph=True)  # rows: w, 0, w
+    penalty = 10.0 * ((g.norm(dim=1) - 1.0) ** 2).mean()
+    penalty.backward()
+    return penalty.item(), w.grad.numpy()
+
+
+def test_gradient_penalty_with_a_zero_input_gradient_row_stays_finite():
+    value, g_w = _relu_critic_penalty(tinygan, tinygan.grad, t([0.6, 0.3], requires_grad=True))
+    norm = math.sqrt(0.45)  # |w|: (2 (|w| - 1)^2 + (0 - 1)^2) / 3, times 10
+    assert value == pytest.approx(10.0 * (2 * (norm - 1.0) ** 2 + 1.0) / 3, rel=1e-12)
+    np.testing.assert_allclose(g_w, 10.0 * 2 * 2 * (norm - 1.0) / norm * np.array([0.6, 0.3]) / 3, rtol=1e-12)
+    torch = pytest.importorskip("torch")
+    w = torch.tensor([0.6, 0.3], dtype=torch.float64, requires_grad=True)
+    t_value, t_w = _relu_critic_penalty(torch, torch.autograd.grad, w)
+    assert value == pytest.approx(t_value, rel=1e-12)
+    np.testing.assert_allclose(g_w, t_w, rtol=1e-12)
+
+
 @settings(deadline=None, max_examples=4)
 @given(seed=st.integers(0, 2**31 - 1))
 def test_gradient_penalty_gradcheck_wrt_critic_weights(seed):

@@ -58,7 +58,10 @@ class Function:
     the input Tensors and ``self.output`` the output Tensor (when ``save_output`` is True).
     """
 
-    save_output = False  # set True in ops whose backward uses their own output (exp, tanh, ...)
+    save_output = False   # set True in ops whose backward uses their own output (exp, tanh, ...)
+    saves_tensors = True  # False in ops whose backward needs no value of the graph (add, sum, views)
+    freed = False         # set by a backward without retain_graph, if saves_tensors: a second backward
+                          # through it raises (PyTorch frees the saved values; ops without any pass)
 
     parents: tuple
     needs_input_grad: tuple
@@ -160,8 +163,13 @@ class Tensor:
     def numpy(self) -> np.ndarray:
         """The values as a NumPy array (like torch, refuses a tensor that requires grad)."""
         if self.requires_grad:
-            raise RuntimeError("numpy(): call .detach().numpy() on a tensor that requires grad")
+            raise RuntimeError("Can't call numpy() on a tensor that requires grad: use tensor.detach().numpy()")
         return backend.to_numpy(self.data)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        """``np.asarray(t)``: ``t.numpy()`` (so it refuses a tensor that requires grad, as torch)."""
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype, copy=False)
 
     def item(self):
         if self.data.size != 1:
@@ -226,13 +234,15 @@ class Tensor:
     def backward(self, gradient: Tensor | None = None, retain_graph=None, create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (as ``torch.Tensor.backward``).
 
-        ``gradient`` is required unless self holds a single element. Graphs are kept (never
-        freed), so ``retain_graph`` is accepted for compatibility and ignored.
+        ``gradient`` is required unless self holds a single element. Unless ``retain_graph`` (by
+        default ``create_graph``), the graph is freed: a second backward through an op that saved
+        values for its backward raises, as in PyTorch.
         """
         if not self.requires_grad:
             raise RuntimeError("backward(): this tensor does not require grad and has no grad_fn")
         gradient = _initial_grad("backward", self, gradient)
-        _backprop([self], [gradient], create_graph, inputs=None)
+        retain_graph = create_graph if retain_graph is None else retain_graph
+        _backprop([self], [gradient], create_graph, retain_graph, inputs=None)
 
 
 def _initial_grad(where: str, out: Tensor, gradient) -> Tensor:
@@ -244,6 +254,8 @@ def _initial_grad(where: str, out: Tensor, gradient) -> Tensor:
         return Tensor(backend.xp_of(out.data).ones_like(out.data))
     if not isinstance(gradient, Tensor):
         gradient = Tensor(backend.xp_of(out.data).asarray(gradient, dtype=out.dtype))
+    if gradient.dtype != out.dtype:
+        gradient = gradient.to(out.dtype)
     if gradient.shape != out.shape:
         raise ValueError(f"{where}: gradient has shape {gradient.shape}, expected {out.shape}")
     return gradient
@@ -267,11 +279,18 @@ def _topological_order(roots) -> list:
     return order
 
 
-def _backprop(roots, root_grads, create_graph: bool, inputs):
+_FREED = ("Trying to backward through the graph a second time: the first backward() or grad() freed it. "
+          "Specify retain_graph=True in that first call to backward through the graph again")
+
+
+def _backprop(roots, root_grads, create_graph: bool, retain_graph: bool, inputs):
     """The reverse walk shared by ``Tensor.backward`` and ``tinygan.grad``.
 
     With ``inputs=None`` gradients are accumulated into the leaves' ``.grad``; otherwise
-    the gradients of ``inputs`` are returned (and no ``.grad`` is touched).
+    the gradients of ``inputs`` are returned (and no ``.grad`` is touched). Each gradient
+    gets the dtype of its tensor (PyTorch's engine casts them too). Without ``retain_graph``
+    each Function walked through that saves tensors is marked freed (where PyTorch frees the
+    values it saved), so that walking through it again raises, as in PyTorch.
     """
     order = _topological_order(roots)
     wanted = None
@@ -306,7 +325,10 @@ def _backprop(roots, root_grads, create_graph: bool, inputs):
                     t.grad = t.grad + g
                 continue
             ctx = t._ctx
+            if ctx.freed:
+                raise RuntimeError(_FREED)
             in_grads = ctx.backward(g)
+            ctx.freed = ctx.saves_tensors and not retain_graph
             if not isinstance(in_grads, tuple):
                 in_grads = (in_grads,)
             for p, pg, need in zip(ctx.parents, in_grads, ctx.needs_input_grad):
@@ -315,6 +337,8 @@ def _backprop(roots, root_grads, create_graph: bool, inputs):
                 if pg.shape != p.shape:
                     raise RuntimeError(f"{type(ctx).__name__}.backward returned a gradient of shape "
                                        f"{pg.shape} for an input of shape {p.shape}")
+                if pg.dtype != p.dtype:
+                    pg = pg.to(p.dtype)
                 grads[id(p)] = grads[id(p)] + pg if id(p) in grads else pg
     return found
 
@@ -325,6 +349,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
 
     Returns a tuple with one Tensor per input. With ``create_graph=True`` the returned
     gradients carry a graph, so they can be differentiated again (gradient penalties).
+    The graph walked is freed unless ``retain_graph`` (by default ``create_graph``).
     """
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     single = isinstance(inputs, Tensor)
@@ -338,7 +363,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
         if not o.requires_grad:
             raise RuntimeError(f"grad: output {i} does not require grad and has no grad_fn")
     root_grads = [_initial_grad("grad", o, g) for o, g in zip(outputs, grad_outputs)]
-    found = _backprop(outputs, root_grads, create_graph, inputs=inputs)
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    found = _backprop(outputs, root_grads, create_graph, retain_graph, inputs=inputs)
     result = []
     for i, t in enumerate(inputs):
         g = found.get(id(t))

@@ -23,6 +23,9 @@ SHAPES = [
     (lambda: nn.Conv2d(3, 4, 4, stride=2, padding=1), (2, 3, 8, 8), (2, 4, 4, 4)),
     (lambda: nn.Conv2d(3, 4, 3, padding=2, dilation=2), (2, 3, 8, 8), (2, 4, 8, 8)),
     (lambda: nn.Conv2d(3, 4, (3, 1)), (2, 3, 8, 8), (2, 4, 6, 8)),
+    (lambda: nn.Conv2d(3, 4, 3, padding="valid"), (2, 3, 8, 8), (2, 4, 6, 6)),
+    (lambda: nn.Conv2d(3, 4, 4, padding="same"), (2, 3, 8, 7), (2, 4, 8, 7)),
+    (lambda: nn.Conv2d(3, 4, (2, 3), padding="same", dilation=(3, 2)), (3, 7, 8), (4, 7, 8)),
     (lambda: nn.ConvTranspose2d(4, 2, 4, stride=2, padding=1), (2, 4, 4, 4), (2, 2, 8, 8)),
     (lambda: nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1), (2, 4, 4, 4), (2, 2, 8, 8)),
     (lambda: nn.ConvTranspose2d(4, 2, 4, 1, 0, bias=False), (1, 4, 1, 1), (1, 2, 4, 4)),  # DCGAN's first
@@ -314,6 +317,54 @@ def test_gradcheck_maxout(seed):
 
 
 # ---- against PyTorch ------------------------------------------------------------------------
+BAD_CONV = {  # Conv2d arguments PyTorch refuses with a ValueError when the layer is built
+    "unknown_padding_string": {"padding": "full"},
+    "same_with_stride": {"padding": "same", "stride": 2},
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_CONV))
+def test_conv2d_refuses_a_bad_padding_string(name):
+    with pytest.raises(ValueError, match="padding"):
+        nn.Conv2d(2, 3, 3, **BAD_CONV[name])
+
+
+@pytest.mark.parametrize("name", list(BAD_CONV))
+def test_conv2d_refuses_a_bad_padding_string_against_torch(name):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError, match="padding"):
+        torch.nn.Conv2d(2, 3, 3, **BAD_CONV[name])
+
+
+@pytest.mark.parametrize("kernel_size, dilation", [((4, 3), (1, 2)), ((2, 2), (3, 1)), ((3, 3), (1, 1))])
+def test_conv2d_same_pads_half_each_side_the_odd_one_after(kernel_size, dilation):
+    # PyTorch: d (k - 1) zeros per axis, total // 2 before and the rest after
+    layer = nn.Conv2d(2, 3, kernel_size, padding="same", dilation=dilation).double()
+    (th, tw) = (d * (k - 1) for d, k in zip(dilation, kernel_size))
+    x = tinygan.tensor(np.random.default_rng(1).standard_normal((2, 2, 6, 7)))
+    padded = tinygan.nn.functional.pad(x, (tw // 2, tw - tw // 2, th // 2, th - th // 2))
+    expected = tinygan.nn.functional.conv2d(padded, layer.weight, layer.bias, dilation=dilation)
+    np.testing.assert_allclose(layer(x).detach().numpy(), expected.detach().numpy(), rtol=1e-12)
+    assert nn.Conv2d(2, 3, kernel_size, padding="valid", dilation=dilation)(x.float()).shape == (
+        2, 3, 6 - th, 7 - tw)
+
+
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_conv2d_padding_strings_against_torch(padding):
+    torch = pytest.importorskip("torch")
+    tinygan.manual_seed(0)
+    ours = nn.Conv2d(2, 3, (4, 3), padding=padding, dilation=(1, 2)).double()
+    theirs = torch.nn.Conv2d(2, 3, (4, 3), padding=padding, dilation=(1, 2)).double()
+    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((2, 2, 6, 7))
+    out, expected = ours(tinygan.tensor(x)), theirs(torch.from_numpy(x))
+    assert out.shape == tuple(expected.shape)
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-10, atol=1e-12)
+    out.sum().backward()
+    expected.sum().backward()
+    np.testing.assert_allclose(ours.weight.grad.data, theirs.weight.grad.numpy(), rtol=1e-10)
+
+
 def test_state_dict_loads_into_torch_and_outputs_agree():
     torch = pytest.importorskip("torch")
 

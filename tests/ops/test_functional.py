@@ -3,7 +3,7 @@ import contextlib
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import tinygan
@@ -185,13 +185,23 @@ def test_interpolate_forms_and_errors():
             F.interpolate(x4, **kwargs)
 
 
-def np_avg_pool2d(x, k, s, p):
-    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
-    Ho, Wo = (xp.shape[2] - k) // s + 1, (xp.shape[3] - k) // s + 1
-    out = np.zeros(x.shape[:2] + (Ho, Wo))
-    for i in range(Ho):
-        for j in range(Wo):
-            out[:, :, i, j] = xp[:, :, i * s:i * s + k, j * s:j * s + k].mean(axis=(2, 3))
+def np_avg_pool2d(x, k, s, p, ceil_mode=False, count_include_pad=True, divisor_override=None):
+    """One window at a time: its sum over the input, divided by divisor_override, or by how many of its
+    entries lie in the input (plus the padding, with count_include_pad)."""
+    H, W = x.shape[2:]
+
+    def out_size(n):
+        o = -(-(n + 2 * p - k) // s) + 1 if ceil_mode else (n + 2 * p - k) // s + 1
+        return o - 1 if ceil_mode and (o - 1) * s >= n + p else o  # the last window starts inside
+
+    out = np.zeros(x.shape[:2] + (out_size(H), out_size(W)))
+    for i in range(out.shape[2]):
+        for j in range(out.shape[3]):
+            h0, w0 = i * s - p, j * s - p
+            window = x[:, :, max(h0, 0):min(h0 + k, H), max(w0, 0):min(w0 + k, W)]
+            padded = (min(h0 + k, H + p) - h0) * (min(w0 + k, W + p) - w0)
+            divisor = divisor_override or (padded if count_include_pad else window.shape[2] * window.shape[3])
+            out[:, :, i, j] = window.sum(axis=(2, 3)) / divisor
     return out
 
 
@@ -209,9 +219,26 @@ def test_avg_pool2d_values_and_gradcheck(nc, hw, k, s, p, seed):
         gradcheck(lambda x, stride=stride: F.avg_pool2d(x, k, stride, p), (x,))
 
 
+@settings(deadline=None, max_examples=25)
+@given(c=small, hw=st.tuples(st.integers(3, 7), st.integers(3, 7)), k=st.integers(1, 4), s=st.integers(1, 3),
+       p=st.integers(0, 2), ceil_mode=st.booleans(), count_include_pad=st.booleans(),
+       divisor_override=st.sampled_from([None, 3]), batched=st.booleans(), seed=seeds)
+def test_avg_pool2d_ceil_mode_count_include_pad_and_unbatched(c, hw, k, s, p, ceil_mode, count_include_pad,
+                                                              divisor_override, batched, seed):
+    p = min(p, k // 2)
+    assume(k <= min(hw) + 2 * p)
+    a = np.random.default_rng(seed).normal(size=(2, c) + hw)
+    args = (k, s, p, ceil_mode, count_include_pad, divisor_override)
+    expect = np_avg_pool2d(a, *args)
+    x = leaf(a if batched else a[0])
+    y = F.avg_pool2d(x, *args)
+    np.testing.assert_allclose(y.detach().numpy(), expect if batched else expect[0], rtol=1e-12, atol=1e-14)
+    gradcheck(lambda x: F.avg_pool2d(x, *args), (x,))
+
+
 def test_avg_pool2d_errors_and_double_backward():
-    with pytest.raises(ValueError, match=r"avg_pool2d.*\(2, 3, 4\)"):
-        F.avg_pool2d(leaf(np.zeros((2, 3, 4)), False), 2)
+    with pytest.raises(ValueError, match=r"avg_pool2d.*\(3, 4\)"):
+        F.avg_pool2d(leaf(np.zeros((3, 4)), False), 2)
     with pytest.raises(ValueError, match="avg_pool2d.*padding"):
         F.avg_pool2d(leaf(np.zeros((1, 1, 4, 4)), False), 2, padding=2)
     x = leaf(np.random.default_rng(6).normal(size=(1, 2, 4, 4)))
@@ -299,11 +326,16 @@ def test_bce_clamps_log_at_minus_100():
     y = leaf([1.0, 0.0, 0.0, 1.0], False)
     loss = F.binary_cross_entropy(x, y, reduction="none")
     np.testing.assert_array_equal(loss.detach().numpy(), [100.0, 100.0, 0.0, 0.0])
-    loss.sum().backward()
-    assert np.isfinite(x.grad.numpy()).all()
+    loss.sum().backward()  # PyTorch's gradient (x - y) / max(x (1 - x), 1e-12): large, finite, right sign
+    np.testing.assert_allclose(x.grad.numpy(), [-1e12, 1e12, 0.0, 0.0], rtol=1e-12)
 
 
 def np_cross_entropy(x, t, w, reduction, eps):
+    if x.ndim == 1:  # unbatched: one sample
+        return np_cross_entropy(x[None], t[None], w, reduction, eps).reshape(())
+    if x.ndim > 2:  # (N, C, d1, ...): every (n, d1, ...) is a sample of its own
+        out = np_cross_entropy(np.moveaxis(x, 1, -1).reshape(-1, x.shape[1]), t.ravel(), w, reduction, eps)
+        return out.reshape(t.shape) if reduction == "none" else out
     log_p = x - x.max(1, keepdims=True)
     log_p = log_p - np.log(np.exp(log_p).sum(1, keepdims=True))
     N, C = x.shape
@@ -330,6 +362,28 @@ def test_cross_entropy_and_nll_values(reduction, weighted, eps):
     if eps == 0.0:
         got = F.nll_loss(F.log_softmax(leaf(x, False), 1), ints(t), W, reduction)
         np.testing.assert_allclose(got.numpy(), np_cross_entropy(x, t, w, reduction, 0.0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(4,), (3, 4), (2, 4, 3), (2, 4, 3, 2)], ids=str)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cross_entropy_and_nll_on_unbatched_and_spatial_inputs(shape, reduction, weighted):
+    rng = np.random.default_rng(sum(shape))
+    C = 4
+    x, t = rng.normal(0, 3, shape), rng.integers(0, C, shape[:1] + shape[2:] if len(shape) > 1 else ())
+    w = rng.uniform(0.5, 2.0, C) if weighted else None
+    W = None if w is None else leaf(w, False)
+    for eps in (0.0, 0.2):
+        got = F.cross_entropy(leaf(x, False), ints(t), W, reduction, label_smoothing=eps)
+        expected = np_cross_entropy(x, t, w, reduction, eps)
+        assert got.shape == np.shape(expected)
+        np.testing.assert_allclose(got.numpy(), expected, rtol=1e-12)
+        gradcheck(lambda x, eps=eps: F.cross_entropy(x, ints(t), W, reduction, label_smoothing=eps), (leaf(x),))
+    log_p = F.log_softmax(leaf(x, False), 1 if len(shape) > 1 else 0)
+    np.testing.assert_allclose(F.nll_loss(log_p, ints(t), W, reduction).numpy(),
+                               np_cross_entropy(x, t, w, reduction, 0.0), rtol=1e-12)
+    with pytest.raises(ValueError, match="nll_loss.*target"):
+        F.nll_loss(log_p, ints(np.zeros(t.shape + (2,), dtype=np.int64)))
 
 
 @settings(deadline=None, max_examples=10)
@@ -370,6 +424,7 @@ def _torch_cases(torch, TF):
     w3, b3 = rng.normal(size=3), rng.normal(size=3)
     x2, t2 = rng.normal(size=(5, 4)), rng.integers(0, 4, 5)
     cw, y2 = rng.uniform(0.5, 2, 4), rng.uniform(0, 1, (5, 4))
+    t4, cw4 = rng.integers(0, 3, (2, 4, 4)), rng.normal(size=(2, 3, 2, 3))  # (N, d1, d2) classes, a 2x3 kernel
 
     def adain_torch(x, y, eps=1e-5):
         mx, vx = x.mean((2, 3), keepdim=True), x.var((2, 3), unbiased=False, keepdim=True)
@@ -392,6 +447,24 @@ def _torch_cases(torch, TF):
         ("binary_cross_entropy", lambda x, y: F.binary_cross_entropy(x.sigmoid(), y, reduction="sum"),
          lambda x, y: TF.binary_cross_entropy(x.sigmoid(), y, reduction="sum"), [x2, y2]),
         ("avg_pool2d", lambda x: F.avg_pool2d(x, 3, 2, 1), lambda x: TF.avg_pool2d(x, 3, 2, 1), [x4]),
+        ("avg_pool2d_ceil_exclude_pad", lambda x: F.avg_pool2d(x, 3, 2, 1, True, False),
+         lambda x: TF.avg_pool2d(x, 3, 2, 1, True, False), [x4[:, :, :, :3]]),
+        ("avg_pool2d_unbatched_divisor", lambda x: F.avg_pool2d(x, 2, 3, ceil_mode=True, divisor_override=3),
+         lambda x: TF.avg_pool2d(x, 2, 3, ceil_mode=True, divisor_override=3), [x4[0]]),
+        ("cross_entropy_spatial", lambda x: F.cross_entropy(x, ints(t4), leaf(cw[:3], False), label_smoothing=0.1),
+         lambda x: TF.cross_entropy(x, torch.tensor(t4), torch.tensor(cw[:3]), label_smoothing=0.1), [x4]),
+        ("cross_entropy_unbatched", lambda x: F.cross_entropy(x, ints(2), label_smoothing=0.2),
+         lambda x: TF.cross_entropy(x, torch.tensor(2), label_smoothing=0.2), [x2[0]]),
+        ("nll_loss_spatial", lambda x: F.nll_loss(x, ints(t4), reduction="none"),
+         lambda x: TF.nll_loss(x, torch.tensor(t4), reduction="none"), [x4]),
+        ("pad_negative", lambda x: F.pad(x, (-1, 2, 1, -2), value=0.5), lambda x: TF.pad(x, (-1, 2, 1, -2), value=0.5),
+         [x4]),
+        ("pad_reflect_negative", lambda x: F.pad(x, (2, -1, -1, 1), mode="reflect"),
+         lambda x: TF.pad(x, (2, -1, -1, 1), mode="reflect"), [x4]),
+        ("conv2d_same", lambda x, w: F.conv2d(x, w, padding="same", dilation=(1, 2)),
+         lambda x, w: TF.conv2d(x, w, padding="same", dilation=(1, 2)), [x4, cw4]),
+        ("conv2d_valid", lambda x, w: F.conv2d(x, w, padding="valid"), lambda x, w: TF.conv2d(x, w, padding="valid"),
+         [x4, cw4]),
         ("interpolate", lambda x: F.interpolate(x, scale_factor=2), lambda x: TF.interpolate(x, scale_factor=2),
          [x4]),
     ]

@@ -206,6 +206,39 @@ def test_pad_reflect(data, a):
     check(lambda x: S.pad(x, p, mode="reflect"), lambda a: np.pad(a, numpy_widths(a.ndim, p), mode="reflect"), a)
 
 
+@st.composite
+def signed_pads(draw, shape, reflect: bool = False):
+    """A torch pad tuple whose entries may be negative (a crop), each dim keeping one entry or more."""
+    pad = []
+    for i in range(draw(st.integers(1, len(shape)))):
+        n, most = shape[-1 - i], shape[-1 - i] - 1 if reflect else 2
+        lo = draw(st.integers(-(n - 1), most))
+        pad += [lo, draw(st.integers(-(n - 1 - max(-lo, 0)), most))]
+    return tuple(pad)
+
+
+def numpy_signed_pad(a, pad, **kwargs):
+    """F.pad as PyTorch documents it: pad by the positive entries, then crop by the negative ones."""
+    widths = numpy_widths(a.ndim, pad)
+    out = np.pad(a, [(max(lo, 0), max(hi, 0)) for lo, hi in widths], **kwargs)
+    return out[tuple(slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(widths, out.shape))]
+
+
+@SETTINGS
+@given(data=st.data(), a=arrays(shapes(min_dims=1, max_dims=3, max_side=4)), value=st.floats(-2, 2))
+def test_pad_with_negative_pads_crops(data, a, value):
+    p = data.draw(signed_pads(a.shape))
+    check(lambda x: S.pad(x, p, value=value), lambda a: numpy_signed_pad(a, p, constant_values=value), a)
+    assert gradgradcheck(lambda x: S.pad(x * x, p, value=value), [leaf(a)])
+    p = data.draw(signed_pads(a.shape, reflect=True))
+    check(lambda x: S.pad(x, p, mode="reflect"), lambda a: numpy_signed_pad(a, p, mode="reflect"), a)
+
+
+def test_pad_refuses_a_crop_past_the_dim():
+    with pytest.raises(ValueError, match="negative size"):
+        S.pad(tinygan.tensor(np.ones((2, 3))), (-2, -2))
+
+
 def test_shape_errors():
     x = tinygan.tensor(np.ones((2, 3)))
     with pytest.raises(ValueError, match="reshape"):

@@ -52,6 +52,10 @@ class Conv2d(_ConvNd):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
                  groups: int = 1, bias: bool = True, device=None, dtype=None):
+        if isinstance(padding, str) and padding not in ("valid", "same"):
+            raise ValueError(f"Conv2d: invalid padding string {padding!r}, should be one of 'valid', 'same'")
+        if padding == "same" and _pair(stride) != (1, 1):
+            raise ValueError("Conv2d: padding='same' is not supported for strided convolutions")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          (out_channels, in_channels // groups), device, dtype)
 

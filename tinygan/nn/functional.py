@@ -11,7 +11,7 @@ import numpy as np
 from .. import backend
 from ..factories import cuda_generator, default_generator
 from ..ops.conv import conv2d, conv_transpose2d
-from ..ops.elementwise import leaky_relu, relu, sigmoid, softplus, tanh
+from ..ops.elementwise import BinaryCrossEntropy, leaky_relu, relu, sigmoid, softplus, tanh
 from ..ops.matmul import linear
 from ..ops.norm import adaptive_instance_norm, batch_norm, instance_norm, layer_norm
 from ..ops.shape import pad
@@ -109,31 +109,65 @@ def interpolate(input: Tensor, size: int | tuple | None = None, scale_factor: fl
     return input.reshape(split).expand(repeated).reshape(out)
 
 
+def _pool_output_size(n: int, k: int, s: int, p: int, ceil_mode: bool) -> int:
+    """Windows along one axis (``torch.nn.AvgPool2d``'s formula): with ceil_mode a last, partial
+    window counts too, if it starts inside the input or its left padding."""
+    out = (n + 2 * p - k + (s - 1 if ceil_mode else 0)) // s + 1
+    return out - 1 if ceil_mode and (out - 1) * s >= n + p else out
+
+
+def _window_counts(n: int, k: int, s: int, p: int, out: int, include_pad: bool) -> np.ndarray:
+    """How many of each window's k entries lie in the input (and, with include_pad, in the padding)."""
+    starts = np.arange(out) * s - p  # window i covers [starts[i], starts[i] + k) of the input
+    lo, hi = (-p, n + p) if include_pad else (0, n)
+    return np.minimum(starts + k, hi) - np.maximum(starts, lo)
+
+
 def avg_pool2d(input: Tensor, kernel_size: int | tuple, stride: int | tuple | None = None,
-               padding: int | tuple = 0) -> Tensor:
-    """Average over kh x kw windows of (N, C, H, W) (``F.avg_pool2d``, count_include_pad=True)."""
+               padding: int | tuple = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Tensor:
+    """Average over kh x kw windows of (N, C, H, W) or (C, H, W), as ``F.avg_pool2d``.
+
+    Each window's sum is divided by divisor_override, if given, else by the number of its entries
+    in the input, the zero padding counted with count_include_pad (but never the part of a
+    ceil_mode window that hangs over the padding).
+    """
+    if input.ndim == 3:
+        return avg_pool2d(input.unsqueeze(0), kernel_size, stride, padding, ceil_mode, count_include_pad,
+                          divisor_override).squeeze(0)
     if input.ndim != 4:
-        raise ValueError(f"avg_pool2d: expected an input (N, C, H, W), got shape {input.shape}")
+        raise ValueError(f"avg_pool2d: expected an input (N, C, H, W) or (C, H, W), got shape {input.shape}")
     kh, kw = _tuple(kernel_size, 2, "avg_pool2d", "kernel_size")
     sh, sw = _tuple(kernel_size if stride is None else stride, 2, "avg_pool2d", "stride")
     ph, pw = _tuple(padding, 2, "avg_pool2d", "padding")
     if ph > kh // 2 or pw > kw // 2:
         raise ValueError(f"avg_pool2d: padding {padding} must be at most half the kernel size {kernel_size}")
+    if divisor_override is not None and divisor_override <= 0:
+        raise ValueError(f"avg_pool2d: divisor_override must be positive, got {divisor_override}")
     N, C, H, W = input.shape
-    Ho, Wo = (H + 2 * ph - kh) // sh + 1, (W + 2 * pw - kw) // sw + 1
+    Ho, Wo = _pool_output_size(H, kh, sh, ph, ceil_mode), _pool_output_size(W, kw, sw, pw, ceil_mode)
     if Ho < 1 or Wo < 1:
         raise ValueError(f"avg_pool2d: kernel_size {kernel_size} is larger than the padded input of shape "
                          f"{input.shape}")
-    if (sh, sw) == (kh, kw) and ph == pw == 0:
+    over_h, over_w = (Ho - 1) * sh + kh - (H + 2 * ph), (Wo - 1) * sw + kw - (W + 2 * pw)  # ceil_mode overhang
+    if (sh, sw) == (kh, kw) and ph == pw == 0 and over_h <= 0 and over_w <= 0 and divisor_override is None:
         # disjoint windows: crop what the last window leaves over, split each axis into (out, k), average
         x = input if (Ho * kh, Wo * kw) == (H, W) else input[:, :, :Ho * kh, :Wo * kw]
         return x.reshape(N, C, Ho, kh, Wo, kw).mean((3, 5))
-    # overlapping windows: a convolution of each channel alone with a uniform 1/(kh kw) kernel
-    # (padded zeros count in the average, as count_include_pad=True)
+    # window sums: a convolution of each channel alone with a kernel of ones, over the input
+    # zero-padded by `padding` and, at the bottom/right, by what ceil_mode's last window overhangs
+    x = input.reshape(N * C, 1, H, W)
+    if over_h > 0 or over_w > 0:
+        x = pad(x, (0, max(over_w, 0), 0, max(over_h, 0)))
     xp = backend.xp_of(input.data)
-    weight = Tensor(xp.full((1, 1, kh, kw), 1.0 / (kh * kw), dtype=input.dtype))
-    out = conv2d(input.reshape(N * C, 1, H, W), weight, stride=(sh, sw), padding=(ph, pw))  # (N*C, 1, Ho, Wo)
-    return out.reshape(N, C, Ho, Wo)
+    sums = conv2d(x, Tensor(xp.ones((1, 1, kh, kw), dtype=input.dtype)), stride=(sh, sw), padding=(ph, pw))
+    if divisor_override is not None:
+        count = np.full((Ho, Wo), divisor_override)
+    else:
+        count = np.outer(_window_counts(H, kh, sh, ph, Ho, count_include_pad),
+                         _window_counts(W, kw, sw, pw, Wo, count_include_pad))  # (Ho, Wo)
+    scale = Tensor(backend.to_device((1.0 / count).astype(input.dtype), input.device))
+    return (sums * scale).reshape(N, C, Ho, Wo)
 
 
 # ---- losses -------------------------------------------------------------------------------
@@ -152,23 +186,14 @@ def _check_same_shape(name: str, input: Tensor, target: Tensor) -> None:
         raise ValueError(f"{name}: target shape {target.shape} must equal input shape {input.shape}")
 
 
-def _log_clamped(x: Tensor) -> Tensor:
-    """max(log x, -100), PyTorch's clamp; x is first floored at the smallest subnormal so log(0)
-    gives a finite value (the -100 clamp then applies) instead of -inf and a NaN gradient."""
-    tiny = float(np.finfo(x.dtype).smallest_subnormal)
-    return x.clamp(min=tiny).log().clamp(min=-100.0)
-
-
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          reduction: str = "mean") -> Tensor:
-    """-w [y log x + (1 - y) log(1 - x)] for probabilities x, each log clamped at -100 as in PyTorch.
-
-    (At x exactly 0 or 1 the clamp makes the gradient 0 where PyTorch returns a large finite one.)
-    """
+    """-w [y log x + (1 - y) log(1 - x)] for probabilities x, each log clamped at -100 as in PyTorch
+    (whose gradient formula, used here too, stays finite at x = 0 and 1)."""
     _check_same_shape("binary_cross_entropy", input, target)
     if bool((input.data < 0).any()) or bool((input.data > 1).any()):
         raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1")
-    loss = -(target * _log_clamped(input) + (1.0 - target) * _log_clamped(1.0 - input))
+    loss = BinaryCrossEntropy.apply(input, target)
     if weight is not None:
         loss = loss * weight
     return _reduce("binary_cross_entropy", loss, reduction)
@@ -190,53 +215,65 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
 
 
 def _picked(name: str, input: Tensor, target: Tensor) -> Tensor:
-    """input[i, target[i]] for input (N, C) and integer class indices target (N,)."""
-    if input.ndim != 2 or target.shape != input.shape[:1]:
-        raise ValueError(f"{name}: expected input (N, C) and target (N,), got shapes {input.shape} and {target.shape}")
+    """input[n, target[n, d...], d...]: each target's entry of input (N, C, d1, ...) with class indices
+    target (N, d1, ...), or input[target] for an unbatched input (C,) and target (); target's shape."""
+    batched = input.ndim >= 2
+    if input.ndim == 0 or target.shape != (input.shape[:1] + input.shape[2:] if batched else ()):
+        raise ValueError(f"{name}: expected input (N, C, d1, ...) and target (N, d1, ...), or input (C,) and "
+                         f"target (), got shapes {input.shape} and {target.shape}")
     if target.dtype.kind not in "iu":
         raise ValueError(f"{name}: target must hold integer class indices, got dtype {target.dtype}")
-    C = input.shape[1]
+    C = input.shape[1 if batched else 0]
     if target.numel() and (int(target.data.min()) < 0 or int(target.data.max()) >= C):
         raise ValueError(f"{name}: target class indices must lie in [0, {C}), got values in "
                          f"[{int(target.data.min())}, {int(target.data.max())}]")
-    xp = backend.xp_of(input.data)
-    return input[xp.arange(input.shape[0]), target.data]
+    if not batched:
+        return input[target.data]
+    xp, t = backend.xp_of(input.data), target.data
+    grid = [xp.arange(n).reshape((n,) + (1,) * (t.ndim - 1 - i)) for i, n in enumerate(t.shape)]  # n, d1, ...
+    return input[(grid[0], t, *grid[1:])]
 
 
 def _nll(name: str, log_p: Tensor, target: Tensor, weight: Tensor | None, reduction: str) -> Tensor:
-    loss = -_picked(name, log_p, target)  # (N,)
+    loss = -_picked(name, log_p, target)  # target's shape
     if weight is None:
         return _reduce(name, loss, reduction)
-    if weight.shape != log_p.shape[1:]:
-        raise ValueError(f"{name}: weight must have shape {log_p.shape[1:]} (one per class), got {weight.shape}")
-    w = weight[target.data]  # w[y_i]
+    C = log_p.shape[1 if log_p.ndim >= 2 else 0]
+    if weight.shape != (C,):
+        raise ValueError(f"{name}: weight must have shape {(C,)} (one per class), got {weight.shape}")
+    w = weight[target.data]  # w[y], target's shape
     loss = loss * w
     return loss.sum() / w.sum() if reduction == "mean" else _reduce(name, loss, reduction)
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean") -> Tensor:
-    """Negative log likelihood -w[y_i] input[i, y_i] of log-probabilities input (N, C), classes target (N,).
+    """Negative log likelihood -w[y] input[n, y, d...] of log-probabilities input (N, C, d1, ...) with classes
+    y = target[n, d...] (N, d1, ...); or unbatched, input (C,) and target ().
 
-    With ``weight``, 'mean' divides by sum_i w[y_i] (a weighted mean), as PyTorch.
+    With ``weight``, 'mean' divides by the sum of w[y] over the targets (a weighted mean), as PyTorch.
     """
     return _nll("nll_loss", input, target, weight, reduction)
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> Tensor:
-    """Cross entropy of logits input (N, C) with class indices target (N,): nll_loss(log_softmax(input)).
+    """Cross entropy of logits input (N, C, d1, ...) (or (C,)) with class indices target (N, d1, ...)
+    (or ()): nll_loss(log_softmax(input, class dim)).
 
     With label_smoothing e the target is (1 - e) one_hot(y) + e / C (Szegedy et al. 2016, Sec. 7),
     so the loss is (1 - e) nll + (e / C) sum_c -w_c log p_c, reduced as PyTorch does.
     """
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-    log_p = log_softmax(input, -1)
+    class_dim = 1 if input.ndim >= 2 else 0
+    log_p = log_softmax(input, class_dim)
     nll = _nll("cross_entropy", log_p, target, weight, reduction)
     if label_smoothing == 0.0:
         return nll
-    C = input.shape[1]
-    smooth = -(log_p if weight is None else log_p * weight).sum(1)  # (N,): sum_c -w_c log p_c
+    C = input.shape[class_dim]
+    if weight is not None:
+        log_p = log_p * weight.reshape((C,) + (1,) * (input.ndim - class_dim - 1))  # w_c along the class dim
+    smooth = -log_p.sum(class_dim)  # target's shape: sum_c -w_c log p_c
     if reduction == "mean" and weight is not None:
         smooth = smooth.sum() / weight[target.data].sum()
     else:

@@ -1,6 +1,7 @@
 """Shape and regularisation layers: Dropout, Embedding, Flatten, Unflatten, Upsample, ReflectionPad2d."""
 from __future__ import annotations
 
+from ..ops.shape import wrap_dim
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -62,7 +63,7 @@ class Unflatten(Module):
         self.dim, self.unflattened_size = dim, tuple(unflattened_size)
 
     def forward(self, x: Tensor) -> Tensor:
-        d = self.dim % x.ndim
+        d = wrap_dim(self.dim, x.ndim)
         return x.reshape(x.shape[:d] + self.unflattened_size + x.shape[d + 1:])
 
     def extra_repr(self) -> str:

@@ -121,6 +121,22 @@ def _pair(op: str, name: str, value, low: int) -> tuple:
     return tuple(int(v) for v in pair)
 
 
+def _padding_string(x: Tensor, weight: Tensor, padding: str, stride: tuple, dilation: tuple):
+    """conv2d's padding='valid' (none) or 'same': d (k - 1) zeros along each axis, so that a stride-1
+    convolution keeps the input's size; half on each side, the odd one at the bottom/right (as PyTorch).
+    Returns the input (padded with the odd row/column, if any) and the symmetric padding."""
+    if padding == "valid":
+        return x, (0, 0)
+    if padding != "same":
+        raise ValueError(f"conv2d: padding must be 'valid', 'same', an int or a pair of ints, got {padding!r}")
+    if stride != (1, 1):
+        raise ValueError(f"conv2d: padding='same' is not supported for strided convolutions (stride {stride})")
+    total_h, total_w = (d * (k - 1) for d, k in zip(dilation, weight.shape[2:]))
+    if total_h % 2 or total_w % 2:
+        x = pad(x, (0, total_w % 2, 0, total_h % 2))
+    return x, (total_h // 2, total_w // 2)
+
+
 def _check(op: str, x: Tensor, weight: Tensor, bias: Tensor | None, groups: int, in_axis: int) -> None:
     """Shapes and dtypes shared by both ops; `in_axis` is the weight axis that holds C_in."""
     shapes = f"input of shape {x.shape} and weight of shape {weight.shape}"
@@ -136,8 +152,8 @@ def _check(op: str, x: Tensor, weight: Tensor, bias: Tensor | None, groups: int,
     if bias is not None and bias.shape != (c_out,):
         raise ValueError(f"{op}: bias of shape {bias.shape} does not match {shapes} (expected ({c_out},))")
     dtypes = {t.dtype for t in (x, weight, bias) if t is not None}
-    if len(dtypes) > 1:
-        raise TypeError(f"{op}: input, weight and bias must have one dtype, got {sorted(map(str, dtypes))}")
+    if len(dtypes) > 1:  # no promotion, as in PyTorch
+        raise RuntimeError(f"{op}: input, weight and bias must have one dtype, got {sorted(map(str, dtypes))}")
 
 
 def _output(op: str, x: Tensor, weight: Tensor, size: tuple) -> None:
@@ -149,11 +165,14 @@ def _output(op: str, x: Tensor, weight: Tensor, size: tuple) -> None:
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
            dilation=1, groups: int = 1) -> Tensor:
     """2-D cross-correlation of input (N, C_in, H, W) with weight (C_out, C_in, kh, kw) plus bias
-    (C_out,), as ``torch.nn.functional.conv2d``; output (N, C_out, Ho, Wo). A 3-D input is one image."""
+    (C_out,), as ``torch.nn.functional.conv2d``; output (N, C_out, Ho, Wo). A 3-D input is one image.
+    ``padding`` is an int, a pair, 'valid' (no padding) or 'same' (output size = input size; stride 1)."""
     if input.ndim == 3:
         return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
     _check("conv2d", input, weight, bias, groups, in_axis=1)
     stride, dilation = _pair("conv2d", "stride", stride, 1), _pair("conv2d", "dilation", dilation, 1)
+    if isinstance(padding, str):
+        input, padding = _padding_string(input, weight, padding, stride, dilation)
     padding = _pair("conv2d", "padding", padding, 0)
     size = tuple(conv_output_size(s, k, *g) for s, k, *g in
                  zip(input.shape[2:], weight.shape[2:], stride, padding, dilation))

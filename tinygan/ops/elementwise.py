@@ -17,11 +17,17 @@ def as_tensor(value, like: Tensor) -> Tensor:
     """A constant Tensor holding ``value`` with ``like``'s dtype and device.
 
     A number becomes a 0-d array filled on the device (a fill kernel on the GPU, no copy from the
-    host, so ``x * 2`` can be captured in a CUDA graph); an array is copied there."""
+    host, so ``x * 2`` can be captured in a CUDA graph); an array is copied there. As in PyTorch
+    a number keeps ``like``'s dtype unless it is of a higher kind: a float with an integer tensor
+    is float32, an int with a bool tensor int64."""
     if isinstance(value, Tensor):
         return value
     xp = backend.xp_of(like.data)
-    dtype = like.dtype if like.dtype.kind == "f" or not isinstance(value, float) else np.float32
+    dtype = like.dtype
+    if isinstance(value, (float, np.floating)) and like.dtype.kind != "f":
+        dtype = np.float32
+    elif isinstance(value, (int, np.integer)) and not isinstance(value, bool) and like.dtype.kind == "b":
+        dtype = np.int64
     if isinstance(value, (int, float, bool, np.number, np.bool_)):
         return Tensor(xp.full((), value, dtype=dtype))
     if not backend.is_cupy_array(value):
@@ -48,18 +54,44 @@ def _check_broadcast(name: str, a: Tensor, b: Tensor) -> None:
             raise ValueError(f"{name}: shapes {a.shape} and {b.shape} are not broadcastable") from None
 
 
-def _binary(cls, name: str, a, b) -> Tensor:
+_KIND = {"b": 0, "u": 1, "i": 1, "f": 2}  # PyTorch's categories: bool < integer < floating point
+
+
+def result_type(a: Tensor, b: Tensor) -> np.dtype:
+    """The dtype of a binary op on a and b, by PyTorch's rules (not NumPy's): the higher kind wins
+    (int64 with float32 is float32); within one kind a 0-d tensor does not widen a tensor with dims."""
+    if a.dtype == b.dtype:
+        return a.dtype
+    ka, kb = _KIND[a.dtype.kind], _KIND[b.dtype.kind]
+    if ka != kb:
+        return a.dtype if ka > kb else b.dtype
+    if (a.ndim == 0) != (b.ndim == 0):
+        return b.dtype if a.ndim == 0 else a.dtype
+    return np.promote_types(a.dtype, b.dtype)
+
+
+def _operands(name: str, a, b) -> tuple[Tensor, Tensor]:
+    """a and b as Tensors of one dtype (a number takes the other's), checked to broadcast."""
     if not isinstance(a, Tensor):
         a = as_tensor(a, b)
     elif not isinstance(b, Tensor):
         b = as_tensor(b, a)
     _check_broadcast(name, a, b)
-    return cls.apply(a, b)
+    return _promote(a, b)
+
+
+def _promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    if a.dtype == b.dtype:
+        return a, b
+    dtype = result_type(a, b)
+    return a.to(dtype), b.to(dtype)
 
 
 # y = a + b
 # vjp: (g, g), each summed back to its input's shape
 class Add(Function):
+    saves_tensors = False
+
     def forward(self, a, b):
         return a + b
 
@@ -71,6 +103,8 @@ class Add(Function):
 # y = a - b
 # vjp: (g, -g)
 class Sub(Function):
+    saves_tensors = False
+
     def forward(self, a, b):
         return a - b
 
@@ -108,6 +142,8 @@ class Div(Function):
 # y = -x
 # vjp: -g
 class Neg(Function):
+    saves_tensors = False
+
     def forward(self, x):
         return -x
 
@@ -116,7 +152,7 @@ class Neg(Function):
 
 
 # y = x^p  (p a Python number)
-# vjp: g * p * x^(p-1)
+# vjp: g * p * x^(p-1); 0 for p = 0, also at x = 0 (where 0 * x^-1 is NaN), as PyTorch
 class Pow(Function):
     def forward(self, x, exponent):
         self.p = exponent
@@ -124,9 +160,31 @@ class Pow(Function):
 
     def backward(self, g):
         (x,) = self.parents
+        if self.p == 0:
+            return Tensor(backend.xp_of(g.data).zeros_like(g.data))
         if self.p == 2:
             return g * (2.0 * x)
         return g * (self.p * x ** (self.p - 1))
+
+
+# y = a^b  (b a Tensor: negative a with integer b, and 0^0 = 1, as NumPy's power)
+# vjp: (g * b * a^(b-1), g * y * log a), each taken as 0 at a = 0 where it would be 0 * inf (b = 0 for
+#      the first, b >= 0 for the second): PyTorch's values (the first masked only at a = 0, so that its
+#      derivative in b stays right at b = 0 elsewhere)
+class PowTensor(Function):
+    save_output = True
+
+    def forward(self, a, b):
+        return a ** b
+
+    def backward(self, g):
+        a, b = self.parents
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            ga = unbroadcast(where((a.data == 0) & (b.data == 0), 0.0, g * b * a ** (b - 1.0)), a.shape)
+        if self.needs_input_grad[1]:
+            gb = unbroadcast(where((a.data == 0) & (b.data >= 0), 0.0, g * self.output * a.log()), b.shape)
+        return ga, gb
 
 
 # y = exp(x)
@@ -213,6 +271,25 @@ class Softplus(Function):
         return g * self.parents[0].sigmoid()
 
 
+# l = -[y max(log x, -100) + (1 - y) max(log(1 - x), -100)]   (binary cross entropy, logs clamped as PyTorch)
+# vjp: (g (x - y) / max(x (1 - x), 1e-12), g (log(1 - x) - log x)), PyTorch's formulas: finite at x = 0 and 1
+class BinaryCrossEntropy(Function):
+    def forward(self, x, y):
+        return -(y * _log_clamped(x) + (1 - y) * _log_clamped(1 - x))
+
+    def backward(self, g):
+        x, y = self.parents
+        gx = g * (x - y) / (x * (1.0 - x)).clamp(min=1e-12) if self.needs_input_grad[0] else None
+        gy = g * ((1.0 - x).log() - x.log()) if self.needs_input_grad[1] else None
+        return gx, gy
+
+
+def _log_clamped(x):
+    """max(log x, -100); x is floored at the smallest subnormal first, so log(0) raises no warning."""
+    xp = backend.xp_of(x)
+    return xp.maximum(xp.log(xp.maximum(x, np.finfo(x.dtype).smallest_subnormal)), -100)
+
+
 # y = x if x > 0 else slope * x        (ReLU: slope = 0)
 # vjp: MaskedScale(g): g where x > 0, slope * g elsewhere
 class LeakyReLU(Function):
@@ -279,6 +356,8 @@ class Where(Function):
 # y = x with another dtype
 # vjp: g cast back to x's dtype
 class Cast(Function):
+    saves_tensors = False
+
     def forward(self, x, dtype):
         self.dtype = x.dtype
         return x.astype(dtype)
@@ -290,6 +369,8 @@ class Cast(Function):
 # y = x copied to another device
 # vjp: g copied back
 class ToDevice(Function):
+    saves_tensors = False
+
     def forward(self, x, device):
         self.device = backend.device_of(x)
         return backend.to_device(x, device)
@@ -300,19 +381,23 @@ class ToDevice(Function):
 
 # ---- the functional forms (also attached to Tensor in ops/__init__.py) ------------------
 def add(a, b) -> Tensor:
-    return _binary(Add, "add", a, b)
+    return Add.apply(*_operands("add", a, b))
 
 
 def sub(a, b) -> Tensor:
-    return _binary(Sub, "sub", a, b)
+    return Sub.apply(*_operands("sub", a, b))
 
 
 def mul(a, b) -> Tensor:
-    return _binary(Mul, "mul", a, b)
+    return Mul.apply(*_operands("mul", a, b))
 
 
 def div(a, b) -> Tensor:
-    return _binary(Div, "div", a, b)
+    """True division: integers give float32, as in PyTorch."""
+    a, b = _operands("div", a, b)
+    if a.dtype.kind != "f":
+        a, b = a.float(), b.float()
+    return Div.apply(a, b)
 
 
 def neg(x: Tensor) -> Tensor:
@@ -320,11 +405,11 @@ def neg(x: Tensor) -> Tensor:
 
 
 def pow(x, exponent) -> Tensor:
-    """``x ** exponent``; a Tensor exponent goes through exp(exponent * log(x))."""
+    """``x ** exponent``, the exponent a number or a Tensor (then both broadcast)."""
     if isinstance(exponent, Tensor):
-        if not isinstance(x, Tensor):
-            x = as_tensor(x, exponent)
-        return (exponent * x.log()).exp()
+        return PowTensor.apply(*_operands("pow", x, exponent))
+    if isinstance(exponent, float) and x.dtype.kind != "f":
+        x = x.float()  # an integer tensor to a float power is float32, as in PyTorch
     return Pow.apply(x, exponent=exponent)
 
 
@@ -369,8 +454,13 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 
 def clamp(x: Tensor, min=None, max=None) -> Tensor:
+    """min(max(x, min), max); the bounds are numbers or Tensors (which broadcast and get gradients)."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        # each output's gradient goes to x or to the bound that it equals (to x at a tie), as PyTorch
+        y = x if min is None else where(x < min, min, x)
+        return y if max is None else where(y > max, max, y)
     return Clamp.apply(x, lo=min, hi=max)
 
 
@@ -390,4 +480,4 @@ def where(condition, a, b) -> Tensor:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)
     except ValueError:
         raise ValueError(f"where: shapes {cond.shape}, {a.shape} and {b.shape} are not broadcastable") from None
-    return Where.apply(a, b, cond=cond)
+    return Where.apply(*_promote(a, b), cond=cond)

@@ -25,6 +25,8 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     """``a @ b`` with PyTorch's rules: 1-D operands are promoted to matrices and squeezed after."""
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least 1 dim, got shapes {a.shape} and {b.shape}")
+    if a.dtype != b.dtype:  # no type promotion here, as in PyTorch
+        raise RuntimeError(f"matmul: expected both operands to have the same dtype, got {a.dtype} and {b.dtype}")
     if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied "
                          f"({a.shape[-1]} != {b.shape[-2 if b.ndim > 1 else 0]})")
@@ -32,10 +34,10 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
         raise ValueError(f"matmul: batch dims of shapes {a.shape} and {b.shape} are not broadcastable") from None
+    if b.ndim == 1:  # first, so that a 1-D a meets a matrix below
+        return matmul(a, b.unsqueeze(1)).squeeze(-1)
     if a.ndim == 1:
         return matmul(a.unsqueeze(0), b).squeeze(-2)
-    if b.ndim == 1:
-        return matmul(a, b.unsqueeze(1)).squeeze(-1)
     return MatMul.apply(a, b)
 
 
@@ -63,6 +65,9 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                          f"(expected input (..., {weight.shape[1] if weight.ndim == 2 else '?'}))")
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ValueError(f"linear: bias of shape {bias.shape} does not match weight of shape {weight.shape}")
+    if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
+        raise RuntimeError(f"linear: input, weight and bias must have one dtype (no promotion, as in PyTorch), "
+                           f"got {x.dtype}, {weight.dtype} and {None if bias is None else bias.dtype}")
     lead = x.shape[:-1]
     x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])  # (B, in) with B = prod(lead)
     y = Linear.apply(x2, weight) if bias is None else Linear.apply(x2, weight, bias)

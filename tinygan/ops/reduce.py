@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import builtins
+import math
 from collections import namedtuple
 
 from .. import backend
 from ..tensor import Function, Tensor
+from .elementwise import where
+from .shape import wrap_dims
 
 MaxMin = namedtuple("MaxMin", ["values", "indices"])  # what torch.max(x, dim) returns
 
@@ -14,29 +17,47 @@ def _axes(dim, ndim: int) -> tuple:
     """Normalise ``dim`` (None, int or tuple, possibly negative) to a sorted tuple of axes."""
     if dim is None:
         return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    axes = []
-    for d in dims:
-        n = builtins.max(ndim, 1)
-        if not -n <= d < n:
-            raise IndexError(f"dimension {d} out of range for a tensor with {ndim} dims")
-        axes.append(d % n)
-    return tuple(sorted(set(axes))) if ndim else ()
+    axes = wrap_dims(dim, ndim)
+    return tuple(sorted(axes)) if ndim else ()  # a 0-d tensor takes dim 0 or -1 and has no axes
+
+
+def _count(x: Tensor, axes: tuple) -> int:
+    """How many elements each output of a reduction over ``axes`` sums."""
+    return math.prod(x.shape[a] for a in axes)
 
 
 def _kept_shape(shape: tuple, axes: tuple) -> tuple:
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
-# y = sum of x over axes
-# vjp: g broadcast back over the summed axes
+# y = scale * (sum of x over axes)      (scale 1 for sum, 1/n for mean)
+# vjp: scale * g broadcast back over the summed axes
 class Sum(Function):
-    def forward(self, x, axes, keepdim):
-        self.in_shape, self.kept = x.shape, _kept_shape(x.shape, axes)
-        return x.sum(axis=axes, keepdims=keepdim)
+    saves_tensors = False  # only shapes and the scale: a second backward through it is allowed, as torch
+
+    def forward(self, x, axes, keepdim, scale=1.0):
+        self.in_shape, self.kept, self.scale = x.shape, _kept_shape(x.shape, axes), scale
+        y = x.sum(axis=axes, keepdims=keepdim)
+        return y if scale == 1.0 else y * x.dtype.type(scale)
 
     def backward(self, g):
-        return g.reshape(self.kept).expand(self.in_shape)
+        g = g.reshape(self.kept).expand(self.in_shape)
+        return g if self.scale == 1.0 else g * self.scale
+
+
+# y = sqrt(sum of x^2 over axes)   (the 2-norm)
+# vjp: x * (g / y), with g / y taken as 0 where y = 0 (a zero vector), as PyTorch's masked_fill
+class Norm(Function):
+    save_output = True
+
+    def forward(self, x, axes, keepdim):
+        self.kept = _kept_shape(x.shape, axes)
+        return backend.xp_of(x).sqrt((x * x).sum(axis=axes, keepdims=keepdim))
+
+    def backward(self, g):
+        (x,) = self.parents
+        y, zero = self.output.reshape(self.kept), self.output.data.reshape(self.kept) == 0
+        return x * where(zero, 0.0, g.reshape(self.kept) / where(zero, 1.0, y))
 
 
 # y = max (or min) of x over axes
@@ -82,33 +103,40 @@ def amax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 
 
 def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """The mean over ``dim``: one op (a scaled sum), so that a graph through it may be walked twice,
+    as torch's; like torch it refuses integer and bool tensors."""
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"mean(): expected a floating point tensor, got {x.dtype}")
     axes = _axes(dim, x.ndim)
-    count = 1
-    for a in axes:
-        count *= x.shape[a]
-    return sum(x, axes, keepdim) * (1.0 / count)
+    return Sum.apply(x, axes=axes, keepdim=keepdim, scale=1.0 / _count(x, axes))
+
+
+def _ddof(unbiased: bool, correction) -> int:
+    return (1 if unbiased else 0) if correction is None else correction
 
 
 def var(x: Tensor, dim=None, unbiased: bool = True, keepdim: bool = False, *, correction=None) -> Tensor:
     """Variance, by default with Bessel's correction (divide by n - 1), as ``torch.var``."""
     axes = _axes(dim, x.ndim)
-    count = 1
-    for a in axes:
-        count *= x.shape[a]
-    ddof = (1 if unbiased else 0) if correction is None else correction
+    n = builtins.max(_count(x, axes) - _ddof(unbiased, correction), 0)
     centered = x - mean(x, axes, keepdim=True)
     # n - ddof <= 0 divides by zero: nan (or inf), as torch.var, not a ZeroDivisionError
-    return sum(centered * centered, axes, keepdim) / builtins.max(count - ddof, 0)
+    return sum(centered * centered, axes, keepdim) / n
 
 
 def std(x: Tensor, dim=None, unbiased: bool = True, keepdim: bool = False, *, correction=None) -> Tensor:
-    return var(x, dim, unbiased, keepdim, correction=correction).sqrt()
+    """sqrt(var) = ||x - mean(x)|| / sqrt(n - ddof): through the norm, so a constant x has gradient 0, as torch.std."""
+    axes = _axes(dim, x.ndim)
+    n = builtins.max(_count(x, axes) - _ddof(unbiased, correction), 0)
+    return norm(x - mean(x, axes, keepdim=True), 2, axes, keepdim) / math.sqrt(n)
 
 
 def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
-    """log(sum(exp(x))) = m + log(sum(exp(x - m))) with m = max(x), the shift treated as a constant."""
+    """log(sum(exp(x))) = m + log(sum(exp(x - m))) with m = max(x), the shift treated as a constant
+    (and 0 where the max is infinite, as torch: a row of -inf gives -inf, not NaN)."""
     axes = _axes(dim, x.ndim)
-    m = Tensor(x.data.max(axis=axes, keepdims=True))
+    xp, m = backend.xp_of(x.data), x.data.max(axis=axes, keepdims=True)
+    m = Tensor(xp.where(xp.isinf(m), 0, m).astype(x.dtype))  # (x - m with m = -inf would be -inf + inf = NaN)
     out = (x - m).exp().sum(axes, keepdim=True).log() + m
     return out if keepdim else out.reshape(tuple(n for i, n in enumerate(out.shape) if i not in axes))
 
@@ -116,8 +144,7 @@ def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
 def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
     """The p-norm over ``dim`` (p = 2 or 1), as ``Tensor.norm``."""
     if p == 2:
-        return sum(x * x, dim, keepdim).sqrt()
+        return Norm.apply(x, axes=_axes(dim, x.ndim), keepdim=keepdim)
     if p == 1:
         return sum(x.abs(), dim, keepdim)
     raise ValueError(f"norm: p must be 1 or 2, got {p}")
-

@@ -10,6 +10,24 @@ from .. import backend
 from ..tensor import Function, Tensor
 
 
+def wrap_dim(dim: int, ndim: int) -> int:
+    """``dim`` in [-ndim, ndim) as an axis in [0, ndim), or an IndexError as PyTorch's (a 0-d tensor
+    takes dim 0 or -1)."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
+def wrap_dims(dims, ndim: int) -> tuple:
+    """An int or a sequence of dims as axes in [0, ndim) (each at most once, as PyTorch)."""
+    axes = (wrap_dim(dims, ndim),) if isinstance(dims, int) else tuple(wrap_dim(d, ndim) for d in dims)
+    for i, a in enumerate(axes):
+        if a in axes[:i]:
+            raise RuntimeError(f"dim {a} appears multiple times in the list of dims")
+    return axes
+
+
 def _shape_arg(shape) -> tuple:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
@@ -19,6 +37,8 @@ def _shape_arg(shape) -> tuple:
 # y = x viewed with another shape
 # vjp: g reshaped back
 class Reshape(Function):
+    saves_tensors = False
+
     def forward(self, x, shape):
         self.in_shape = x.shape
         return x.reshape(shape)
@@ -30,6 +50,8 @@ class Reshape(Function):
 # y = x with its axes reordered
 # vjp: g with the inverse order
 class Permute(Function):
+    saves_tensors = False
+
     def forward(self, x, dims):
         self.inverse = tuple(np.argsort(dims))
         return x.transpose(dims)
@@ -41,6 +63,8 @@ class Permute(Function):
 # y = x broadcast to a larger shape (a view, nothing is copied)
 # vjp: g summed over the broadcast axes
 class Expand(Function):
+    saves_tensors = False
+
     def forward(self, x, shape):
         self.in_shape = x.shape
         return backend.xp_of(x).broadcast_to(x, shape)
@@ -50,13 +74,37 @@ class Expand(Function):
         return unbroadcast(g, self.in_shape)
 
 
-def _key_arrays(key):
-    """An index with Tensors replaced by their arrays; and whether it is a basic (slice) index."""
-    if not isinstance(key, tuple):
-        key = (key,)
-    key = tuple(k.data if isinstance(k, Tensor) else k for k in key)
-    basic = all(k is None or k is Ellipsis or isinstance(k, (int, slice, np.integer)) for k in key)
-    return key, basic
+def _is_int(k) -> bool:
+    """An integer index: it selects one entry of its dim and removes the dim (a 0-d index array too)."""
+    if isinstance(k, (int, np.integer)):
+        return not isinstance(k, bool)
+    return getattr(k, "ndim", None) == 0 and k.dtype.kind in "iu"
+
+
+def _is_array(k) -> bool:
+    """An index array (or list), which NumPy and PyTorch call advanced indexing."""
+    return isinstance(k, list) or (getattr(k, "ndim", 0) > 0)
+
+
+def _torch_order(key: tuple) -> tuple:
+    """``x[key]`` as ``x[first][second]``: integers first, then the index arrays, as PyTorch does.
+
+    NumPy counts an integer as one more index array, so where a slice or None separates it from
+    an array the result's dims come out in another order: for x (2, 3, 4), x[1, :, [0, 2]] is
+    (2, 3) in NumPy and (3, 2) in PyTorch, which selects x[1] first.
+    """
+    first, second = [], []
+    for k in key:
+        if _is_int(k):
+            first.append(k)
+        elif _is_array(k):
+            mask = getattr(k, "dtype", None) == bool or (isinstance(k, list) and np.asarray(k).dtype == bool)
+            first.extend([slice(None)] * (np.ndim(k) if mask else 1))  # a mask indexes as many dims as it has
+            second.append(k)
+        else:  # a slice, None or Ellipsis: applied in the first step, kept in the second
+            first.append(k)
+            second.append(Ellipsis if k is Ellipsis else slice(None))
+    return tuple(first), tuple(second)
 
 
 # y = x[key]
@@ -64,6 +112,7 @@ def _key_arrays(key):
 class GetItem(Function):
     def forward(self, x, key, basic):
         self.key, self.basic, self.in_shape = key, basic, x.shape
+        self.saves_tensors = not basic  # index arrays are saved tensors in PyTorch; slices are not
         return x[key]
 
     def backward(self, g):
@@ -90,6 +139,8 @@ class IndexAdd(Function):
 # y = concatenate(xs, dim)
 # vjp: the slice of g that each input occupied
 class Cat(Function):
+    saves_tensors = False
+
     def forward(self, *xs, dim):
         self.dim, self.sizes = dim, [x.shape[dim] for x in xs]
         return backend.xp_of(*xs).concatenate(xs, axis=dim)
@@ -103,19 +154,22 @@ class Cat(Function):
         return tuple(grads)
 
 
-# y = x with constant padding (PyTorch order: last dim first, (left, right, top, bottom, ...))
-# vjp: the un-padded middle of g
+# y = x with constant padding (PyTorch order: last dim first, (left, right, top, bottom, ...));
+#     a negative width crops that side instead
+# vjp: g with the opposite widths: cropped where x was padded, zero-padded where x was cropped
 class ConstantPad(Function):
+    saves_tensors = False
+
     def forward(self, x, pad, value):
-        xp = backend.xp_of(x)
-        widths = [(0, 0)] * x.ndim
-        for i in range(len(pad) // 2):
-            widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-        self.key = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
-        return xp.pad(x, widths, mode="constant", constant_values=value)
+        self.pad = pad
+        k = len(pad) // 2
+        widths = [(0, 0)] * (x.ndim - k) + [(pad[2 * i], pad[2 * i + 1]) for i in reversed(range(k))]
+        crop = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(widths, x.shape))
+        positive = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
+        return backend.xp_of(x).pad(x[crop], positive, mode="constant", constant_values=value)
 
     def backward(self, g):
-        return g[self.key]
+        return ConstantPad.apply(g, pad=tuple(-p for p in self.pad), value=0.0)
 
 
 def reshape(x: Tensor, *shape) -> Tensor:
@@ -134,14 +188,18 @@ def reshape(x: Tensor, *shape) -> Tensor:
 
 def permute(x: Tensor, *dims) -> Tensor:
     dims = _shape_arg(dims)
-    if sorted(d % x.ndim for d in dims) != list(range(x.ndim)):
+    axes = tuple(wrap_dim(d, x.ndim) for d in dims)
+    if sorted(axes) != list(range(x.ndim)):
         raise ValueError(f"permute: {dims} is not a permutation of the {x.ndim} dims of shape {x.shape}")
-    return Permute.apply(x, dims=tuple(d % x.ndim for d in dims))
+    return Permute.apply(x, dims=axes)
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    d0, d1 = wrap_dim(dim0, x.ndim), wrap_dim(dim1, x.ndim)
+    if d0 == d1:
+        return x
     dims = list(range(x.ndim))
-    dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+    dims[d0], dims[d1] = d1, d0
     return Permute.apply(x, dims=tuple(dims))
 
 
@@ -159,26 +217,31 @@ def expand(x: Tensor, *shape) -> Tensor:
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    s, e = wrap_dim(start_dim, x.ndim), wrap_dim(end_dim, x.ndim)
+    if s > e:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     if x.ndim == 0:
         return x.reshape(1)
-    s, e = start_dim % x.ndim, end_dim % x.ndim
-    return x.reshape(x.shape[:s] + (-1,) + x.shape[e + 1:]) if e >= s else x
+    return x.reshape(x.shape[:s] + (-1,) + x.shape[e + 1:])
 
 
 def squeeze(x: Tensor, dim=None) -> Tensor:
-    if dim is None:
-        return x.reshape(tuple(n for n in x.shape if n != 1))
-    d = dim % x.ndim
-    return x.reshape(x.shape[:d] + x.shape[d + 1:]) if x.shape[d] == 1 else x
+    """x without its size-1 dims: all of them, or those among ``dim`` (an int or a tuple), as torch."""
+    axes = range(x.ndim) if dim is None else wrap_dims(dim, x.ndim)
+    return x.reshape(tuple(n for i, n in enumerate(x.shape) if n != 1 or i not in axes))
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
-    d = dim % (x.ndim + 1)
+    d = wrap_dim(dim, x.ndim + 1)
     return x.reshape(x.shape[:d] + (1,) + x.shape[d:])
 
 
 def getitem(x: Tensor, key) -> Tensor:
-    key, basic = _key_arrays(key)
+    key = tuple(k.data if isinstance(k, Tensor) else k for k in (key if isinstance(key, tuple) else (key,)))
+    if any(map(_is_int, key)) and any(map(_is_array, key)):
+        first, second = _torch_order(key)
+        return x[first][second]
+    basic = all(k is None or k is Ellipsis or isinstance(k, (int, slice, np.integer)) for k in key)
     return GetItem.apply(x, key=key, basic=basic)
 
 
@@ -187,7 +250,9 @@ def cat(tensors, dim: int = 0) -> Tensor:
     if not tensors:
         raise ValueError("cat: expected a non-empty list of tensors")
     first = tensors[0]
-    d = dim % first.ndim
+    if first.ndim == 0:
+        raise ValueError("cat: zero-dimensional tensors cannot be concatenated")
+    d = wrap_dim(dim, first.ndim)
     for t in tensors[1:]:
         if t.ndim != first.ndim or t.shape[:d] + t.shape[d + 1:] != first.shape[:d] + first.shape[d + 1:]:
             raise ValueError(f"cat: shapes {first.shape} and {t.shape} differ outside dim {dim}")
@@ -203,10 +268,16 @@ def stack(tensors, dim: int = 0) -> Tensor:
 
 
 def pad(x: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -> Tensor:
-    """Pad the last len(pad)//2 dims (PyTorch's ``F.pad``): mode 'constant' or 'reflect'."""
+    """Pad the last len(pad)//2 dims (PyTorch's ``F.pad``): mode 'constant' or 'reflect'; a negative
+    pad crops."""
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(f"pad: expected an even-length pad for at most {x.ndim} dims, got {pad}")
+    for i in range(len(pad) // 2):
+        n = x.shape[x.ndim - 1 - i]
+        if n + pad[2 * i] + pad[2 * i + 1] < 0:
+            raise ValueError(f"pad: dim {x.ndim - 1 - i} of size {n} cropped by {pad[2 * i:2 * i + 2]} "
+                             "would have a negative size")
     if mode == "constant":
         return ConstantPad.apply(x, pad=pad, value=value)
     if mode == "reflect":
@@ -216,7 +287,8 @@ def pad(x: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -> Te
             n = x.shape[axis]
             if lo >= n or hi >= n:
                 raise ValueError(f"pad: reflect padding ({lo}, {hi}) must be smaller than the dim size {n}")
-            index = np.concatenate([np.arange(lo, 0, -1), np.arange(n), np.arange(n - 2, n - 2 - hi, -1)])
+            kept = np.arange(max(-lo, 0), n - max(-hi, 0))  # a negative pad crops that side
+            index = np.concatenate([np.arange(lo, 0, -1), kept, np.arange(n - 2, n - 2 - hi, -1)])
             xp = backend.xp_of(x.data)
             key = (slice(None),) * axis + (xp.asarray(index),)
             x = x[key]
