@@ -66,7 +66,8 @@ def test_train_then_sample_points_and_resume(tmp_path):
 
 def test_run_defaults_come_from_the_variant_and_packing_scales_the_batch(tmp_path, monkeypatch):
     """Without flags a run takes its variant's steps, batch and lr decay for the data kind; with
-    --pack m the batch is m times larger, so D sees as many (packed) inputs as without packing."""
+    --pack m the batch is m times larger, so D sees as many (packed) inputs as without packing, and
+    on points the steps double."""
     import tinygan.train
     from tinygan.gans import get_variant
     seen = {}
@@ -83,6 +84,12 @@ def test_run_defaults_come_from_the_variant_and_packing_scales_the_batch(tmp_pat
     assert (seen["gan"].cfg.z_dim, seen["gan"].cfg.lr_g, seen["gan"].cfg.lr_d) == (2, 5e-4, 1e-3)  # BY_DATA
     assert main(["train", "gan", "--pack", "3", "--lr-decay", "0", "--out", str(tmp_path), "--no-progress"]) == 0
     assert seen["cfg"].batch_size == 3 * run.batch_size and seen["cfg"].lr_decay == 0.0
+    assert seen["cfg"].steps == 2 * run.steps  # packing doubles the steps on points
+    assert main(["train", "gan", "--pack", "2", "--steps", "7", "--out", str(tmp_path), "--no-progress"]) == 0
+    assert seen["cfg"].steps == 7
+    images = get_variant("dcgan").run_settings("images", pack=2)
+    assert images.steps == get_variant("dcgan").run_defaults["images"].steps
+    assert images.batch_size == 2 * get_variant("dcgan").run_defaults["images"].batch_size
 
 
 # ---- runs that never lose data or end in a traceback -------------------------------------------------

@@ -82,9 +82,9 @@ def cmd_train(args, parser) -> int:
         gan = variant_cls(cfg, info, args.device)  # checks the config
     except ValueError as e:
         parser.error(str(e))
-    run = variant_cls.run_defaults[data.kind]  # the variant's own steps, batch size, ...
+    run = variant_cls.run_settings(data.kind, cfg.pack)  # the variant's own steps, batch size, ...
     period = args.sample_every or run.sample_every
-    tcfg = TrainConfig(steps=args.steps or run.steps, batch_size=args.batch_size or run.batch_size * cfg.pack,
+    tcfg = TrainConfig(steps=args.steps or run.steps, batch_size=args.batch_size or run.batch_size,
                        seed=args.seed, out=args.out or os.path.join("runs", f"{name}-{dataset}"), device=args.device,
                        sample_every=period, checkpoint_every=args.checkpoint_every or period,
                        lr_decay=run.lr_decay if args.lr_decay is None else args.lr_decay,
