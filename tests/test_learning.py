@@ -40,8 +40,8 @@ def test_discriminator_approaches_the_optimal_ratio():
     D = nn.Sequential(nn.Linear(1, 32), nn.Tanh(), nn.Linear(32, 1))
     opt = optim.Adam(D.parameters(), lr=3e-3)
     for _ in range(1500):
-        real = tinygan.tensor(rng.normal(0, 1, (512, 1)))
-        fake = tinygan.tensor(rng.normal(1, 1, (512, 1)))
+        real = tinygan.tensor(rng.normal(0, 1, (512, 1)).astype(np.float32))
+        fake = tinygan.tensor(rng.normal(1, 1, (512, 1)).astype(np.float32))
         opt.zero_grad()
         minimax_d_loss(D(real), D(fake)).backward()
         opt.step()
