@@ -1,11 +1,13 @@
 """tinygan: GANs from scratch on NumPy, with our own CUDA kernels."""
+from pathlib import Path
+
 from setuptools import setup
 
 setup(
     name="tinygan",
     version="0.1.0",
     description="GANs from scratch: a small autograd engine on NumPy, custom CUDA kernels, every classic GAN",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=["tinygan", "tinygan.ops", "tinygan.nn", "tinygan.gans", "tinygan.kernels"],
