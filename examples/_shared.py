@@ -77,7 +77,8 @@ def train_config(gan: GAN, out: Path, steps: int, batch_size: int, seed: int, de
                  **overrides) -> TrainConfig:
     """A ``TrainConfig`` writing into ``out``, a frame every steps // 4, with the learning-rate decay of
     ``gan``'s run defaults for its data kind (on 2D points: linear to 0 over the second half); ``overrides`` win."""
-    fields = {"sample_every": max(1, steps // 4), "lr_decay": type(gan).run_defaults[gan.data.kind].lr_decay}
+    run = type(gan).run_settings(gan.data.kind, gan.cfg.pack)
+    fields = {"sample_every": max(1, steps // 4), "lr_decay": run.lr_decay}
     return TrainConfig(steps=steps, batch_size=batch_size, seed=seed, device=device, out=str(out),
                        **{**fields, **overrides})
 
