@@ -31,6 +31,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine import bench_env, blas_kernel  # noqa: E402
+
 
 @dataclass(frozen=True)
 class Config:
@@ -156,8 +159,7 @@ def run_one(job) -> dict:
         out.mkdir(parents=True, exist_ok=True)
         started.write_text(json.dumps(cmd[1:]))
         print("$ python " + " ".join(cmd[1:]), flush=True)
-        env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
-        env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1")  # one core per run
+        env = bench_env(threads=1)  # one core per run, and NumPy's fastest BLAS kernel (benchmarks/machine.py)
         start = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
         if proc.returncode != 0:
@@ -210,17 +212,6 @@ def table(results: list[dict], paper: str | None, every: int | None) -> list[str
     return lines
 
 
-def blas_kernel() -> str:
-    """The BLAS library and CPU kernel NumPy uses, as threadpoolctl reports them (if installed)."""
-    try:
-        import numpy  # noqa: F401  (loads the BLAS library threadpoolctl inspects)
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "unknown (pip install threadpoolctl to see it)"
-    return ", ".join(f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')}"
-                     for i in threadpool_info() if i.get("user_api") == "blas") or "none found"
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--table", choices=list(TABLES), default="defaults",
@@ -246,7 +237,7 @@ def main(argv=None) -> int:
     jobs = [(n, configs[n], d, s, args.steps, args.score_every, root)
             for d in (args.datasets or datasets) for n in names for s in args.seeds]
     print(f"{len(jobs)} runs, {args.jobs} at a time; OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for them; "
-          f"BLAS: {blas_kernel()}", flush=True)
+          f"BLAS: {blas_kernel(bench_env(threads=1))}", flush=True)
     with ThreadPoolExecutor(args.jobs) as pool:
         results = list(pool.map(run_one, jobs))
     lines = table(results, name, args.score_every)

@@ -8,9 +8,17 @@ does not need it (it is an install requirement, so it is there when an optimizer
 from __future__ import annotations
 
 import math
+import os
 
 import numba
 import numpy as np
+
+# Numba's default threading layer here is OpenMP, whose idle threads spin, as OpenBLAS's do after each
+# GEMM: with as many threads as cores the two pools then fight over the cores whenever a Numba loop
+# follows a GEMM (the dcgan28 benchmark step, 2 cores: 457 ms with OpenMP, 283 ms with the workqueue
+# layer, whose idle threads sleep). NUMBA_THREADING_LAYER, when set, still decides.
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "workqueue"
 
 
 # error_model="numpy": x / 0 gives inf or NaN, as in NumPy and PyTorch, where Numba's default (Python's
@@ -150,3 +158,85 @@ def minibatch_similarity_vjp(m: np.ndarray, g: np.ndarray) -> np.ndarray:
     gm = np.zeros_like(m)
     _similarity_vjp(m, np.ascontiguousarray(g, dtype=m.dtype), gm)
     return gm
+
+
+# Batch norm and instance norm (tinygan/ops/norm.py, Normalize), the layout of kernels/norm.cu: x
+# (N, C, *spatial) is viewed as (A, G, L) and each group g is normalized over its (A, L) values --
+# batch norm: A = N, G = C (per channel over the batch and the pixels); instance norm: A = 1, G = N*C
+# (per sample and channel over the pixels). Parallel over groups; sums in float64.
+@numba.njit(cache=True, parallel=True)
+def _norm_forward(x, gamma, beta, eps, y, mean, rstd):
+    a_, g_, l_ = x.shape
+    c_ = gamma.size
+    for g in numba.prange(g_):
+        s = 0.0
+        for a in range(a_):
+            for i in range(l_):
+                s += x[a, g, i]
+        mu = s / (a_ * l_)
+        s = 0.0
+        for a in range(a_):
+            for i in range(l_):
+                d = x[a, g, i] - mu
+                s += d * d
+        r = 1.0 / math.sqrt(s / (a_ * l_) + eps)
+        mean[g], rstd[g] = mu, r
+        scale = r * gamma[g % c_]
+        shift = beta[g % c_] - mu * scale
+        for a in range(a_):
+            for i in range(l_):
+                y[a, g, i] = x[a, g, i] * scale + shift
+
+
+@numba.njit(cache=True, parallel=True)
+def _norm_backward(dy, x, mean, rstd, gamma, dx, sum_dy, sum_dy_xhat):
+    a_, g_, l_ = x.shape
+    c_ = gamma.size
+    for g in numba.prange(g_):
+        mu, r = mean[g], rstd[g]
+        s1 = s2 = 0.0
+        for a in range(a_):
+            for i in range(l_):
+                s1 += dy[a, g, i]
+                s2 += dy[a, g, i] * (x[a, g, i] - mu)
+        s2 *= r
+        sum_dy[g], sum_dy_xhat[g] = s1, s2
+        m = a_ * l_
+        k = gamma[g % c_] * r
+        for a in range(a_):
+            for i in range(l_):
+                xhat = (x[a, g, i] - mu) * r
+                dx[a, g, i] = k * (dy[a, g, i] - s1 / m - xhat * (s2 / m))
+
+
+def _norm_view(x: np.ndarray, mode: str) -> np.ndarray:
+    n, c, l_ = x.shape[0], x.shape[1], int(np.prod(x.shape[2:], dtype=np.int64))
+    return np.ascontiguousarray(x).reshape((n, c, l_) if mode == "batch" else (1, n * c, l_))
+
+
+def norm_forward(x: np.ndarray, gamma=None, beta=None, eps: float = 1e-5, mode: str = "batch"):
+    """(y, mean, rstd) as kernels/norm.py's norm_forward: y = (x - mean) * rstd * gamma[c] + beta[c];
+    mean and rstd (C,) for mode="batch", (N, C) for mode="instance"."""
+    v = _norm_view(x, mode)
+    groups, c = v.shape[1], x.shape[1]
+    one = np.ones(c, x.dtype) if gamma is None else np.ascontiguousarray(gamma)
+    zero = np.zeros(c, x.dtype) if beta is None else np.ascontiguousarray(beta)
+    y, mean, rstd = np.empty_like(v), np.empty(groups, x.dtype), np.empty(groups, x.dtype)
+    _norm_forward(v, one, zero, eps, y, mean, rstd)
+    shape = (c,) if mode == "batch" else x.shape[:2]
+    return y.reshape(x.shape), mean.reshape(shape), rstd.reshape(shape)
+
+
+def norm_backward(dy: np.ndarray, x: np.ndarray, mean, rstd, gamma=None, mode: str = "batch"):
+    """(dx, dgamma, dbeta) of norm_forward, as kernels/norm.py's norm_backward (None, None without gamma)."""
+    v = _norm_view(x, mode)
+    groups, c = v.shape[1], x.shape[1]
+    one = np.ones(c, x.dtype) if gamma is None else np.ascontiguousarray(gamma)
+    dx = np.empty_like(v)
+    sum_dy, sum_dy_xhat = np.empty(groups, np.float64), np.empty(groups, np.float64)
+    _norm_backward(_norm_view(dy, mode), v, mean.reshape(-1), rstd.reshape(-1), one, dx, sum_dy, sum_dy_xhat)
+    if gamma is None:
+        return dx.reshape(x.shape), None, None
+    if mode == "instance":  # per-(n, c) sums -> per-channel sums
+        sum_dy, sum_dy_xhat = sum_dy.reshape(-1, c).sum(0), sum_dy_xhat.reshape(-1, c).sum(0)
+    return dx.reshape(x.shape), sum_dy_xhat.astype(x.dtype), sum_dy.astype(x.dtype)

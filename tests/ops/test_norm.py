@@ -231,3 +231,58 @@ def test_adaptive_instance_norm_gradgradcheck():
     rng = np.random.default_rng(8)
     x, y = leaf(rng.normal(size=(2, 2, 2, 2))), leaf(rng.normal(size=(2, 2, 3, 2)))
     gradgradcheck(adaptive_instance_norm, (x, y))
+
+
+# ---- the CPU kernels (kernels/cpu_numba.py) against the definition as array code --------------------
+@settings(deadline=None, max_examples=25)
+@given(shape=st.sampled_from([(2, 3), (5, 1, 1), (3, 4, 5), (2, 3, 4, 5), (1, 2, 3, 1), (4, 2, 1, 7)]),
+       mode=st.sampled_from(["batch", "instance"]), affine=st.booleans(),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
+def test_cpu_norm_kernels_match_the_array_code(shape, mode, affine, dtype, seed):
+    from tinygan.kernels import cpu_numba
+    from tinygan.ops import dispatch
+    if mode == "instance" and len(shape) < 3:
+        return  # instance norm needs spatial dims
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    gamma = rng.standard_normal(shape[1]).astype(dtype) if affine else None
+    beta = rng.standard_normal(shape[1]).astype(dtype) if affine else None
+    spatial = tuple(range(2, len(shape)))
+    axes = (0,) + spatial if mode == "batch" else spatial
+    assert dispatch.norm_mode(x, axes) == mode  # so Normalize takes the kernel for these axes
+    y, mean, rstd = cpu_numba.norm_forward(x, gamma, beta, eps=1e-5, mode=mode)
+    x64 = x.astype(np.float64)  # the definition in float64
+    mu = x64.mean(axis=axes, keepdims=True)
+    var = x64.var(axis=axes, keepdims=True)
+    r = 1 / np.sqrt(var + 1e-5)
+    c = (1, shape[1]) + (1,) * (len(shape) - 2)
+    # float32 keeps the mean and rstd in float32, as PyTorch does: x - mean then loses up to
+    # |mean| / std times float32's precision, and the backward's terms are of size |g| rstd |gamma|
+    scale = np.abs(g).max() * r.max() * (np.abs(gamma).max() if affine else 1) * (1 + np.abs(mu / np.sqrt(var)).max())
+    tol = dict(rtol=1e-5, atol=1e-6 * scale) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12 * scale)
+    ref = (x64 - mu) * r * (gamma.reshape(c) if affine else 1) + (beta.reshape(c) if affine else 0)
+    np.testing.assert_allclose(y, ref, **tol)
+    np.testing.assert_allclose(mean.reshape(mu.shape), mu, **tol)
+    np.testing.assert_allclose(rstd.reshape(r.shape), r, **tol)
+    assert y.dtype == mean.dtype == rstd.dtype == dtype
+    dx, dgamma, dbeta = cpu_numba.norm_backward(g, x, mean, rstd, gamma, mode=mode)
+    args = (g.astype(np.float64), x64, mu, r, None if gamma is None else gamma.astype(np.float64), axes)
+    rdx, rdgamma, rdbeta = _reference_backward(*args)
+    np.testing.assert_allclose(dx, rdx, **tol)
+    assert dx.dtype == dtype
+    if affine:
+        np.testing.assert_allclose(dgamma, rdgamma, **tol)
+        np.testing.assert_allclose(dbeta, rdbeta, **tol)
+    else:
+        assert dgamma is None and dbeta is None
+
+
+def _reference_backward(g, x, mean, rstd, gamma, axes):
+    """The closed form of dispatch.normalize_backward, evaluated with no kernel (float64 arrays)."""
+    x_hat = (x - mean) * rstd
+    c = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    h = g if gamma is None else g * gamma.reshape(c)
+    dx = rstd * (h - h.mean(axis=axes, keepdims=True) - x_hat * (h * x_hat).mean(axis=axes, keepdims=True))
+    others = tuple(i for i in range(g.ndim) if i != 1)
+    return dx, (g * x_hat).sum(axis=others), g.sum(axis=others)

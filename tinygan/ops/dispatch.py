@@ -81,6 +81,66 @@ def _col2im_strided(cols, x_shape, kernel_size, stride, padding, dilation):
     return buf[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3).copy()
 
 
+def norm_mode(x, axes: tuple) -> str | None:
+    """'batch' (statistics per channel over (N, *spatial)) or 'instance' (per sample and channel over
+    *spatial) when the normalization kernels serve these axes of x (N, C, *spatial), else None."""
+    if x.ndim < 2 or x.dtype not in ("float32", "float64") or (backend.is_cupy_array(x) and x.dtype != "float32"):
+        return None
+    spatial = tuple(range(2, x.ndim))
+    if axes == (0,) + spatial:
+        return "batch"
+    if axes == spatial and spatial:
+        return "instance"
+    return None
+
+
+def _kernels(x):
+    """The kernel module for x's device: kernels/<family>.py on the GPU, kernels/cpu_numba.py on the CPU."""
+    if backend.is_cupy_array(x):
+        from ..kernels import norm
+        return norm
+    from ..kernels import cpu_numba
+    return cpu_numba
+
+
+def normalize(x, gamma, beta, axes: tuple, eps: float):
+    """(y, mean, var, rstd) of y = (x - mean) * rstd [* gamma + beta] over ``axes`` (ops/norm.py's
+    Normalize); mean, var (biased) and rstd = 1 / sqrt(var + eps) keep size-1 dims for ``axes``."""
+    kept = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+    mode = norm_mode(x, axes)
+    if mode is not None:  # one parallel pass for the statistics and one for y (a kernel on either device)
+        y, mean, rstd = _kernels(x).norm_forward(x, gamma, beta, eps=eps, mode=mode)
+        mean, rstd = mean.reshape(kept), rstd.reshape(kept)
+        return y, mean, 1 / (rstd * rstd) - eps, rstd
+    xp = backend.xp_of(x)  # the definition, as array code: layer norm's axes, float16, ...
+    mean = x.mean(axis=axes, keepdims=True)
+    centered = x - mean
+    var = (centered * centered).mean(axis=axes, keepdims=True)
+    rstd = 1 / xp.sqrt(var + eps)
+    y = centered * rstd
+    if gamma is not None:
+        shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+        y = y * gamma.reshape(shape) + beta.reshape(shape)
+    return y, mean, var, rstd
+
+
+def normalize_backward(g, x, mean, rstd, gamma, axes: tuple):
+    """(dx, dgamma, dbeta) of ``normalize`` for the output gradient g (dgamma, dbeta None without gamma):
+    dx = rstd * (h - mean(h) - x_hat * mean(h * x_hat)) with h = g * gamma, x_hat = (x - mean) * rstd;
+    dgamma = sum(g * x_hat), dbeta = sum(g) over every dim but the channel."""
+    mode = norm_mode(x, axes)
+    if mode is not None:
+        return _kernels(x).norm_backward(g, x, mean, rstd, gamma, mode=mode)
+    x_hat = (x - mean) * rstd
+    shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    h = g if gamma is None else g * gamma.reshape(shape)
+    dx = rstd * (h - h.mean(axis=axes, keepdims=True) - x_hat * (h * x_hat).mean(axis=axes, keepdims=True))
+    if gamma is None:
+        return dx, None, None
+    others = tuple(i for i in range(g.ndim) if i != 1)
+    return dx, (g * x_hat).sum(axis=others), g.sum(axis=others)
+
+
 def adam_update(p, g, m, v, lr: float, beta1: float, beta2: float, eps: float, weight_decay: float,
                 step: int) -> None:
     """Adam's update of p, m, v in place in one fused pass (torch.optim.Adam's arithmetic)."""

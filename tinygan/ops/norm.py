@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import math
 
-from .. import backend
 from ..tensor import Function, Tensor, grad, is_grad_enabled
+from . import dispatch
 
 
 def moments(x: Tensor, axes: tuple) -> tuple[Tensor, Tensor]:
@@ -36,12 +36,10 @@ def moments(x: Tensor, axes: tuple) -> tuple[Tensor, Tensor]:
 #      gamma: sum(g * x_hat), beta: sum(g), both over every dim but the channel
 class Normalize(Function):
     """The normalization shared by batch, instance and layer norm, with batch and instance norm's
-    per-channel affine map fused in: a few passes over x instead of a dozen small ops, one output
-    kept for backward instead of three, and the closed-form backward of Ioffe & Szegedy (Sec. 3).
-
-    On float32 GPU arrays with the axes of batch norm or instance norm, forward and backward are
-    two launches each of tinygan's kernels (kernels/norm.cu: one pass for the statistics, one for
-    the output); everywhere else the same formulas run as array code.
+    per-channel affine map fused in: a few passes over x instead of a dozen small ops, nothing kept
+    for backward but the statistics (x is the op's input), and the closed-form backward of Ioffe &
+    Szegedy (Sec. 3). ``dispatch.normalize`` computes it (a parallel kernel for batch and instance
+    norm on either device; the formula as array code otherwise).
 
     The closed form treats x_hat and rstd as constants, which is right for a first derivative
     only. When the backward itself is being recorded (``create_graph=True``: a gradient
@@ -52,41 +50,16 @@ class Normalize(Function):
     def forward(self, x, *affine, axes, eps, stats):
         self.axes, self.eps = axes, eps
         self.gamma = affine[0] if affine else None
-        self.mode = _kernel_mode(x, axes)
-        if self.mode is not None:
-            from ..kernels.norm import norm_forward
-            y, mean, rstd = norm_forward(x, *affine, eps=eps, mode=self.mode)
-            kept = tuple(1 if i in axes else n for i, n in enumerate(x.shape))  # the stats' keepdims shape
-            self.x, self.mean, self.rstd = x, mean, rstd
-            stats.update(mu=mean.reshape(kept), var=(1.0 / (rstd * rstd) - eps).reshape(kept))
-            return y
-        mu = x.mean(axis=axes, keepdims=True)
-        x_hat = x - mu
-        var = (x_hat * x_hat).mean(axis=axes, keepdims=True)
-        self.rstd = 1.0 / backend.xp_of(x).sqrt(var + eps)
-        x_hat *= self.rstd
-        self.x_hat = x_hat
-        stats.update(mu=mu, var=var)  # handed back to the caller for the running statistics
-        if not affine:
-            return x_hat
-        shape = _channel_shape(x)
-        return x_hat * affine[0].reshape(shape) + affine[1].reshape(shape)
+        y, self.mean, var, self.rstd = dispatch.normalize(x, *(affine or (None, None)), axes=axes, eps=eps)
+        stats.update(mu=self.mean, var=var)  # handed back to the caller for the running statistics
+        return y
 
     def backward(self, g):
-        axes = self.axes
         if is_grad_enabled():
             return self._composite_backward(g)
-        if self.mode is not None:
-            from ..kernels.norm import norm_backward
-            dx, dgamma, dbeta = norm_backward(g.data, self.x, self.mean, self.rstd, self.gamma, mode=self.mode)
-            return Tensor(dx) if self.gamma is None else (Tensor(dx), Tensor(dgamma), Tensor(dbeta))
-        x_hat, rstd = Tensor(self.x_hat), Tensor(self.rstd)
-        h = g if self.gamma is None else g * Tensor(self.gamma).reshape(_channel_shape(self.x_hat))
-        dx = rstd * (h - h.mean(axes, keepdim=True) - x_hat * (h * x_hat).mean(axes, keepdim=True))
-        if self.gamma is None:
-            return dx
-        others = tuple(i for i in range(g.ndim) if i != 1)
-        return dx, (g * x_hat).sum(others), g.sum(others)
+        x = self.parents[0].data
+        dx, dgamma, dbeta = dispatch.normalize_backward(g.data, x, self.mean, self.rstd, self.gamma, self.axes)
+        return Tensor(dx) if self.gamma is None else (Tensor(dx), Tensor(dgamma), Tensor(dbeta))
 
     def _composite_backward(self, g):
         """The vjp by differentiating the composite formula, recorded (for double backprop)."""
@@ -105,18 +78,6 @@ class Normalize(Function):
 def _channel_shape(x) -> tuple:
     """(1, C, 1, ...): a per-channel vector broadcast over x (N, C, *spatial)."""
     return (1, x.shape[1]) + (1,) * (x.ndim - 2)
-
-
-def _kernel_mode(x, axes: tuple) -> str | None:
-    """'batch' or 'instance' when kernels/norm.cu serves this normalization, else None."""
-    if not (backend.is_cupy_array(x) and x.dtype == "float32" and x.ndim >= 2):
-        return None
-    spatial = tuple(range(2, x.ndim))
-    if axes == (0,) + spatial:
-        return "batch"
-    if axes == spatial and spatial:
-        return "instance"
-    return None
 
 
 def _normalize(x: Tensor, axes: tuple, eps: float, weight: Tensor | None = None,
