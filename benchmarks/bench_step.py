@@ -39,7 +39,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_STEPS = {"toy2d": 100, "mlp_gan": 30, "dcgan28": 10, "dcgan64": 3, "pix2pix64": 5, "cyclegan64": 5}
 sys.path.insert(0, HERE)
-from machine import bench_env, blas_kernel  # noqa: E402
+from machine import bench_env, blas_kernel
 
 
 def _rss_mb() -> float:
@@ -181,9 +181,9 @@ def main(argv=None) -> int:
                 if r and (lib_name not in best or r["ms"] < best[lib_name]["ms"]):
                     best[lib_name] = r
         if args.device == "cpu":  # the peak memory from a run of its own (see run_child)
-            for lib_name in best:
+            for lib_name, result in best.items():
                 r = run_child(lib_name, workload, args, memory=True)
-                best[lib_name]["peak_mb"] = r["peak_mb"] if r else None
+                result["peak_mb"] = r["peak_mb"] if r else None
         results[workload] = best
         print(table_row(workload, best), flush=True)
     if args.json:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from machine import bench_env, blas_kernel  # noqa: E402
+from machine import bench_env, blas_kernel
 
 
 @dataclass(frozen=True)

@@ -178,7 +178,7 @@ def make_step(lib, name: str, device: str = "cpu", capturable: bool = False):
     ``capturable=True`` keeps Adam's step count on the GPU, so the step can be captured in a
     CUDA graph (``tinygan.cuda.GraphedStep``). The step reads nothing on the host.
     """
-    nn, F = lib.nn, lib.nn.functional
+    F = lib.nn.functional
     G, D = build(lib, name)
     G, D = G.to(device), D.to(device)
     opt_g = lib.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999), capturable=capturable)

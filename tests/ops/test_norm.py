@@ -240,6 +240,7 @@ def test_adaptive_instance_norm_gradgradcheck():
        dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
 def test_cpu_norm_kernels_match_the_array_code(shape, mode, affine, dtype, seed):
     from tinygan.kernels import cpu_numba
+
     from tinygan.ops import dispatch
     if mode == "instance" and len(shape) < 3:
         return  # instance norm needs spatial dims
@@ -260,7 +261,7 @@ def test_cpu_norm_kernels_match_the_array_code(shape, mode, affine, dtype, seed)
     # float32 keeps the mean and rstd in float32, as PyTorch does: x - mean then loses up to
     # |mean| / std times float32's precision, and the backward's terms are of size |g| rstd |gamma|
     scale = np.abs(g).max() * r.max() * (np.abs(gamma).max() if affine else 1) * (1 + np.abs(mu / np.sqrt(var)).max())
-    tol = dict(rtol=1e-5, atol=1e-6 * scale) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12 * scale)
+    tol = {"rtol": 1e-5, "atol": 1e-6 * scale} if dtype == np.float32 else {"rtol": 1e-10, "atol": 1e-12 * scale}
     ref = (x64 - mu) * r * (gamma.reshape(c) if affine else 1) + (beta.reshape(c) if affine else 0)
     np.testing.assert_allclose(y, ref, **tol)
     np.testing.assert_allclose(mean.reshape(mu.shape), mu, **tol)
