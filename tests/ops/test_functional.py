@@ -255,6 +255,7 @@ def test_pad_reflect_matches_numpy_and_gradcheck(shape, seed, data):
     expect = np.pad(x.detach().numpy(), ((0, 0), (pads[2], pads[3]), (pads[0], pads[1])), mode="reflect")
     np.testing.assert_array_equal(y.detach().numpy(), expect)
     gradcheck(lambda x: F.pad(x, pads, mode="reflect"), (x,))
+    gradgradcheck(lambda x: F.pad(x, pads, mode="reflect") ** 2, (x,))  # the fold's own backward
     gradcheck(lambda x: F.pad(x, pads, value=1.5), (x,))
 
 

@@ -172,6 +172,50 @@ class ConstantPad(Function):
         return ConstantPad.apply(g, pad=tuple(-p for p in self.pad), value=0.0)
 
 
+# y = x mirrored at its edges along the last k dims, widths (lo, hi) per dim, lo, hi >= 0 and < the size
+#     (y[lo - i] = x[i], the edge not repeated: NumPy's and PyTorch's 'reflect')
+# vjp: ReflectFold(g): each mirrored border of g folded back onto the entries it copied
+class ReflectPad(Function):
+    saves_tensors = False
+
+    def forward(self, x, widths):
+        self.widths = widths  # ((lo, hi) per dim of x)
+        return backend.xp_of(x).pad(x, widths, mode="reflect")
+
+    def backward(self, g):
+        return ReflectFold.apply(g, widths=self.widths)
+
+
+# y = g cropped to the middle, plus each border added back, mirrored, onto the entries it copied
+# vjp: ReflectPad(gg) (the two are each other's adjoint)
+class ReflectFold(Function):
+    saves_tensors = False
+
+    def forward(self, g, widths):
+        self.widths = widths
+        for axis, (lo, hi) in enumerate(widths):
+            if lo or hi:
+                g = _fold(g, axis, lo, hi)
+        return g
+
+    def backward(self, gg):
+        return ReflectPad.apply(gg, widths=self.widths)
+
+
+def _fold(g, axis: int, lo: int, hi: int):
+    """Along one axis of g (padded by (lo, hi)): the middle n entries, plus the lo border mirrored onto
+    x[1..lo] (y[lo - i] = x[i]) and the hi border mirrored onto x[n-1-hi..n-2] (y[lo+n-1+i] = x[n-1-i])."""
+    def along(a: int, b: int) -> tuple:  # the index of g[..., a:b, ...] on `axis`
+        return (slice(None),) * axis + (slice(a, b),)
+
+    flip = backend.xp_of(g).flip
+    n = g.shape[axis] - lo - hi
+    out = g[along(lo, lo + n)].copy()
+    out[along(1, lo + 1)] += flip(g[along(0, lo)], axis)
+    out[along(n - 1 - hi, n - 1)] += flip(g[along(lo + n, lo + n + hi)], axis)
+    return out
+
+
 def reshape(x: Tensor, *shape) -> Tensor:
     shape = _shape_arg(shape)
     if -1 in shape:
@@ -281,16 +325,13 @@ def pad(x: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -> Te
     if mode == "constant":
         return ConstantPad.apply(x, pad=pad, value=value)
     if mode == "reflect":
-        for i in range(len(pad) // 2):
-            axis = x.ndim - 1 - i
-            lo, hi = pad[2 * i], pad[2 * i + 1]
-            n = x.shape[axis]
+        k = len(pad) // 2
+        widths = [(0, 0)] * (x.ndim - k) + [(pad[2 * i], pad[2 * i + 1]) for i in reversed(range(k))]
+        for (lo, hi), n in zip(widths, x.shape):
             if lo >= n or hi >= n:
                 raise ValueError(f"pad: reflect padding ({lo}, {hi}) must be smaller than the dim size {n}")
-            kept = np.arange(max(-lo, 0), n - max(-hi, 0))  # a negative pad crops that side
-            index = np.concatenate([np.arange(lo, 0, -1), kept, np.arange(n - 2, n - 2 - hi, -1)])
-            xp = backend.xp_of(x.data)
-            key = (slice(None),) * axis + (xp.asarray(index),)
-            x = x[key]
+        x = ReflectPad.apply(x, widths=tuple((max(lo, 0), max(hi, 0)) for lo, hi in widths))
+        if any(p < 0 for p in pad):  # a negative pad crops that side, after the other side is mirrored
+            x = ConstantPad.apply(x, pad=tuple(min(p, 0) for p in pad), value=0.0)
         return x
     raise ValueError(f"pad: mode must be 'constant' or 'reflect', got {mode!r}")
