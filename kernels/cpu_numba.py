@@ -45,6 +45,57 @@ def adam_update(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, lr: 
           f(lr / (1 - beta1 ** step)), f(beta1), f(beta2), f(eps), f(weight_decay), f(math.sqrt(1 - beta2 ** step)))
 
 
+# LeakyReLU (tinygan/ops/elementwise.py) in one pass each way: y and the mask x > 0 written together,
+# and the backward's g * (1 if mask else slope). Parallel for large arrays (the threads' start-up costs
+# more than a small array's whole pass).
+@numba.njit(cache=True, parallel=True)
+def _leaky_relu(x, slope, y, mask):
+    for i in numba.prange(x.size):
+        positive = x[i] > 0
+        mask[i] = positive
+        y[i] = x[i] if positive else x[i] * slope
+
+
+@numba.njit(cache=True, parallel=True)
+def _masked_scale(g, mask, slope, out):
+    for i in numba.prange(g.size):
+        out[i] = g[i] if mask[i] else g[i] * slope
+
+
+@numba.njit(cache=True)
+def _leaky_relu_serial(x, slope, y, mask):
+    for i in range(x.size):
+        positive = x[i] > 0
+        mask[i] = positive
+        y[i] = x[i] if positive else x[i] * slope
+
+
+@numba.njit(cache=True)
+def _masked_scale_serial(g, mask, slope, out):
+    for i in range(g.size):
+        out[i] = g[i] if mask[i] else g[i] * slope
+
+
+PARALLEL_MIN = 1 << 16  # elements: below this one thread is faster
+
+
+def leaky_relu(x: np.ndarray, slope: float):
+    """(y, mask) for a float array x: y = x where x > 0, else slope * x; mask = x > 0."""
+    flat = np.ascontiguousarray(x).reshape(-1)
+    y, mask = np.empty_like(flat), np.empty(flat.shape, bool)
+    (_leaky_relu if flat.size >= PARALLEL_MIN else _leaky_relu_serial)(flat, x.dtype.type(slope), y, mask)
+    return y.reshape(x.shape), mask.reshape(x.shape)
+
+
+def masked_scale(g: np.ndarray, mask: np.ndarray, slope: float) -> np.ndarray:
+    """g where mask, else slope * g (g float, mask bool of g's shape)."""
+    flat = np.ascontiguousarray(g).reshape(-1)
+    out = np.empty_like(flat)
+    (_masked_scale if flat.size >= PARALLEL_MIN else _masked_scale_serial)(
+        flat, np.ascontiguousarray(mask).reshape(-1), g.dtype.type(slope), out)
+    return out.reshape(g.shape)
+
+
 # im2col / col2im on the CPU, the layout of kernels/conv.cu:
 #   cols[(c*kh + i)*kw + j, (n*Ho + oh)*Wo + ow] = x[n, c, oh*sh - ph + i*dh, ow*sw - pw + j*dw]
 # Parallel over channels c (prange): every thread owns the rows of cols, and the plane of x,

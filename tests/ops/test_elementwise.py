@@ -8,7 +8,7 @@ from functools import partial
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from strategies import FEW, SETTINGS, arrays, broadcastable_pairs, leaf, positive, shapes
@@ -158,3 +158,20 @@ def test_relu_family_gradient_values():
 def test_clamp_needs_a_bound():
     with pytest.raises(ValueError, match="clamp"):
         tinygan.tensor([1.0]).clamp()
+
+
+# ---- the CPU's one-pass LeakyReLU loops (kernels/cpu_numba.py) against the definition ----------------
+@settings(deadline=None, max_examples=20)
+@given(size=st.sampled_from([1, 7, 1000, (1 << 16) + 3]), slope=st.sampled_from([0.0, 0.2, 1.0, 1.5, -0.1]),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
+def test_cpu_leaky_relu_kernels_match_the_definition(size, slope, dtype, seed):
+    from tinygan.kernels import cpu_numba
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(size).astype(dtype)
+    x[:3] = [0.0, -0.0, np.nan][:min(3, size)]  # the edges of x > 0
+    y, mask = cpu_numba.leaky_relu(x.reshape(-1, 1), slope)
+    np.testing.assert_array_equal(mask[:, 0], x > 0)
+    np.testing.assert_array_equal(y[:, 0], np.where(x > 0, x, x * dtype(slope)))
+    assert y.dtype == dtype and y.shape == (size, 1)
+    g = rng.standard_normal(size).astype(dtype)
+    np.testing.assert_array_equal(cpu_numba.masked_scale(g, x > 0, slope), np.where(x > 0, g, g * dtype(slope)))

@@ -405,6 +405,8 @@ def test_loss_gradcheck(shape, reduction, weighted, seed):
     gradcheck(lambda x, y: F.binary_cross_entropy(x, y, w, reduction), (prob, target))
     gradcheck(lambda x, y, p: F.binary_cross_entropy_with_logits(x, y, w, reduction, pos_weight=p),
               (logits, target, pw))
+    constant = leaf(target.detach().numpy(), False)  # the fused op (BCEWithLogits): no weights, a constant target
+    gradcheck(lambda x: F.binary_cross_entropy_with_logits(x, constant, reduction=reduction), (logits,))
     gradcheck(lambda x: F.cross_entropy(x, t, w, reduction, label_smoothing=0.1), (logits,))
     gradcheck(lambda x: F.nll_loss(x, t, w, reduction), (logits,))
 
@@ -443,6 +445,8 @@ def _torch_cases(torch, TF):
         ("log_softmax", lambda x: F.log_softmax(x, 1), lambda x: TF.log_softmax(x, 1), [x2]),
         ("cross_entropy", lambda x: F.cross_entropy(x, ints(t2), leaf(cw, False), label_smoothing=0.1),
          lambda x: TF.cross_entropy(x, torch.tensor(t2), torch.tensor(cw), label_smoothing=0.1), [x2]),
+        ("bce_with_logits_fused", lambda x: F.binary_cross_entropy_with_logits(x, leaf(y2, False)),
+         lambda x: TF.binary_cross_entropy_with_logits(x, torch.tensor(y2)), [x2 * 5]),
         ("bce_with_logits", lambda x, y: F.binary_cross_entropy_with_logits(x, y, pos_weight=leaf(cw, False)),
          lambda x, y: TF.binary_cross_entropy_with_logits(x, y, pos_weight=torch.tensor(cw)), [x2 * 5, y2]),
         ("binary_cross_entropy", lambda x, y: F.binary_cross_entropy(x.sigmoid(), y, reduction="sum"),

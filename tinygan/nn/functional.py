@@ -11,7 +11,7 @@ import numpy as np
 from .. import backend
 from ..factories import cuda_generator, default_generator
 from ..ops.conv import conv2d, conv_transpose2d
-from ..ops.elementwise import BinaryCrossEntropy, leaky_relu, relu, sigmoid, softplus, tanh
+from ..ops.elementwise import BCEWithLogits, BinaryCrossEntropy, leaky_relu, relu, sigmoid, softplus, tanh
 from ..ops.matmul import linear
 from ..ops.norm import adaptive_instance_norm, batch_norm, instance_norm, layer_norm
 from ..ops.shape import pad
@@ -207,6 +207,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     (1 - y) x + (1 + (p - 1) y) softplus(-x), finite for logits of any size (p = pos_weight).
     """
     _check_same_shape("binary_cross_entropy_with_logits", input, target)
+    if weight is None and pos_weight is None and not target.requires_grad and target.dtype == input.dtype:
+        return _reduce("binary_cross_entropy_with_logits", BCEWithLogits.apply(input, target=target.data), reduction)
     log_weight = 1.0 if pos_weight is None else 1.0 + (pos_weight - 1.0) * target
     loss = (1.0 - target) * input + log_weight * softplus(-input)
     if weight is not None:

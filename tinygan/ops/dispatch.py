@@ -81,6 +81,28 @@ def _col2im_strided(cols, x_shape, kernel_size, stride, padding, dilation):
     return buf[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3).copy()
 
 
+def leaky_relu(x, slope: float):
+    """(y, mask): y = x where x > 0, else slope * x; mask = x > 0 (kept for the backward)."""
+    if _numba_elementwise(x):  # one parallel pass writing y and the mask (NumPy: three)
+        from ..kernels.cpu_numba import leaky_relu as kernel
+        return kernel(x, slope)
+    positive = x > 0
+    return backend.xp_of(x).where(positive, x, x * x.dtype.type(slope)), positive
+
+
+def masked_scale(g, mask, slope: float):
+    """g where mask, else slope * g (LeakyReLU's vjp)."""
+    if _numba_elementwise(g) and g.shape == mask.shape:
+        from ..kernels.cpu_numba import masked_scale as kernel
+        return kernel(g, mask, slope)
+    return backend.xp_of(g).where(mask, g, g * g.dtype.type(slope))
+
+
+def _numba_elementwise(x) -> bool:
+    """The CPU's one-pass loops serve float32/float64 NumPy arrays."""
+    return not backend.is_cupy_array(x) and x.dtype in ("float32", "float64")
+
+
 def norm_mode(x, axes: tuple) -> str | None:
     """'batch' (statistics per channel over (N, *spatial)) or 'instance' (per sample and channel over
     *spatial) when the normalization kernels serve these axes of x (N, C, *spatial), else None."""

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import backend
 from ..tensor import Function, Tensor
+from . import dispatch
 
 
 def as_tensor(value, like: Tensor) -> Tensor:
@@ -46,12 +47,14 @@ def unbroadcast(g: Tensor, shape: tuple) -> Tensor:
     return g.reshape(shape)
 
 
+def broadcastable(s: tuple, t: tuple) -> bool:
+    """NumPy's rule: aligned from the right, each pair of sizes is equal or has a 1."""
+    return all(m == n or m == 1 or n == 1 for m, n in zip(reversed(s), reversed(t)))
+
+
 def _check_broadcast(name: str, a: Tensor, b: Tensor) -> None:
-    if a.shape != b.shape:
-        try:
-            np.broadcast_shapes(a.shape, b.shape)
-        except ValueError:
-            raise ValueError(f"{name}: shapes {a.shape} and {b.shape} are not broadcastable") from None
+    if a.shape != b.shape and not broadcastable(a.shape, b.shape):
+        raise ValueError(f"{name}: shapes {a.shape} and {b.shape} are not broadcastable")
 
 
 _KIND = {"b": 0, "u": 1, "i": 1, "f": 2}  # PyTorch's categories: bool < integer < floating point
@@ -271,6 +274,20 @@ class Softplus(Function):
         return g * self.parents[0].sigmoid()
 
 
+# l = (1 - y) x + softplus(-x)   (BCE of sigmoid(x) against a constant target y, in the logits x)
+# vjp: g (sigmoid(x) - y)
+class BCEWithLogits(Function):
+    """One op for the loss of nearly every GAN step, where the composite form takes six."""
+
+    def forward(self, x, target):
+        self.target = target
+        xp = backend.xp_of(x)
+        return (1 - target) * x + xp.maximum(-x, 0) + xp.log1p(xp.exp(-abs(x)))
+
+    def backward(self, g):
+        return g * (self.parents[0].sigmoid() - Tensor(self.target))
+
+
 # l = -[y max(log x, -100) + (1 - y) max(log(1 - x), -100)]   (binary cross entropy, logs clamped as PyTorch)
 # vjp: (g (x - y) / max(x (1 - x), 1e-12), g (log(1 - x) - log x)), PyTorch's formulas: finite at x = 0 and 1
 class BinaryCrossEntropy(Function):
@@ -294,13 +311,9 @@ def _log_clamped(x):
 # vjp: MaskedScale(g): g where x > 0, slope * g elsewhere
 class LeakyReLU(Function):
     def forward(self, x, slope):
-        xp = backend.xp_of(x)
-        self.positive, self.slope = x > 0, slope
-        if slope == 0:
-            return xp.maximum(x, 0)
-        if 0 < slope <= 1:
-            return xp.maximum(x, x * x.dtype.type(slope))  # one pass instead of where + multiply
-        return xp.where(self.positive, x, x * x.dtype.type(slope))
+        self.slope = slope
+        y, self.positive = dispatch.leaky_relu(x, slope)  # the mask x > 0 is all that backward needs
+        return y
 
     def backward(self, g):
         return MaskedScale.apply(g, mask=self.positive, slope=self.slope)
@@ -311,11 +324,7 @@ class LeakyReLU(Function):
 class MaskedScale(Function):
     def forward(self, g, mask, slope):
         self.mask, self.slope = mask, slope
-        xp = backend.xp_of(g)
-        if slope == 0:
-            return g * mask
-        f = g.dtype.type  # scale = 1 where mask, slope elsewhere: arithmetic on the mask's bytes
-        return g * (mask.view(xp.uint8) * f(1 - slope) + f(slope))  # is faster than xp.where
+        return dispatch.masked_scale(g, mask, slope)
 
     def backward(self, gg):
         return MaskedScale.apply(gg, mask=self.mask, slope=self.slope)

@@ -1,11 +1,9 @@
 """Matrix multiplication, the op that carries most of a GAN's FLOPs."""
 from __future__ import annotations
 
-import numpy as np
-
 from ..tensor import Function, Tensor
 from . import dispatch
-from .elementwise import unbroadcast
+from .elementwise import broadcastable, unbroadcast
 
 
 # y = a @ b   (a: (..., M, K), b: (..., K, N), batch dims broadcast)
@@ -30,10 +28,8 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied "
                          f"({a.shape[-1]} != {b.shape[-2 if b.ndim > 1 else 0]})")
-    try:
-        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    except ValueError:
-        raise ValueError(f"matmul: batch dims of shapes {a.shape} and {b.shape} are not broadcastable") from None
+    if not broadcastable(a.shape[:-2], b.shape[:-2]):
+        raise ValueError(f"matmul: batch dims of shapes {a.shape} and {b.shape} are not broadcastable")
     if b.ndim == 1:  # first, so that a 1-D a meets a matrix below
         return matmul(a, b.unsqueeze(1)).squeeze(-1)
     if a.ndim == 1:
@@ -51,9 +47,9 @@ class Linear(Function):
         return y
 
     def backward(self, g):
-        x, w = self.parents[:2]
-        gx = g @ w if self.needs_input_grad[0] else None
-        gw = g.transpose(0, 1) @ x if self.needs_input_grad[1] else None
+        x, w = self.parents[:2]  # 2-D, so MatMul itself (matmul() would check the shapes again)
+        gx = MatMul.apply(g, w) if self.needs_input_grad[0] else None
+        gw = MatMul.apply(g.transpose(0, 1), x) if self.needs_input_grad[1] else None
         gb = g.sum(0) if len(self.parents) > 2 and self.needs_input_grad[2] else None
         return gx, gw, gb
 
