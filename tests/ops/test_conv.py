@@ -255,3 +255,37 @@ def test_cpu_numba_im2col_col2im_match_the_strided_numpy_versions(g, seed):
     np.testing.assert_array_equal(cpu_numba.im2col(x, *geo), cols)
     np.testing.assert_allclose(cpu_numba.col2im(cols, x.shape, *geo), dispatch._col2im_strided(cols, x.shape, *geo),
                                rtol=1e-12, atol=1e-12)
+
+
+# ---- the batch in chunks (conv.COLS_BUDGET) -------------------------------------------------------
+@settings(deadline=None, max_examples=25)
+@given(geometries(max_batch=4), st.integers(0, 2**16), st.booleans())
+def test_chunked_batches_give_the_same_values_and_gradients(g, seed, transpose):
+    """With a budget of one byte every image is its own chunk: the same outputs and gradients."""
+    from tinygan.ops import conv as conv_module
+    if transpose:
+        out = [conv_transpose_output_size(*a) for a in zip(g["size"], g["kernel"], g["stride"], g["padding"],
+                                                            g["output_padding"], g["dilation"])]
+        assume(min(out) >= 1)
+    x, w, _ = arrays(g, transpose, seed)
+    op, args = (conv_transpose2d, convt_args(g)) if transpose else (conv2d, conv_args(g))
+
+    def run():
+        xt, wt = leaf(x), leaf(w)
+        y = op(xt, wt, **args)
+        (y * y).sum().backward()
+        return y.detach().numpy(), xt.grad.numpy(), wt.grad.numpy()
+
+    whole = run()
+    budget = conv_module.COLS_BUDGET
+    conv_module.COLS_BUDGET = 1
+    try:
+        assert len(conv_module.batch_chunks(g["n"], 8)) == g["n"]
+        chunked = run()
+    finally:
+        conv_module.COLS_BUDGET = budget
+    for a, b in zip(whole, chunked):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-10)
+    ref = (conv_transpose2d_ref(x, w, g["stride"], g["padding"], g["output_padding"], g["dilation"]) if transpose
+           else conv2d_ref(x, w, g["stride"], g["padding"], g["dilation"]))
+    np.testing.assert_allclose(chunked[0], ref, rtol=1e-10, atol=1e-10)

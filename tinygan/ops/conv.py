@@ -16,6 +16,7 @@ Every backward is built from these ops again, so convolutions differentiate twic
 """
 from __future__ import annotations
 
+from .. import backend
 from ..tensor import Function, Tensor
 from . import dispatch
 from .shape import pad
@@ -32,25 +33,34 @@ def conv_transpose_output_size(size: int, kernel_size: int, stride: int = 1, pad
     return (size - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
 
 
+# The ops run over the batch in chunks of images, so that only one chunk's columns exist at a time
+# (the whole batch's im2col of one DCGAN-64 layer is 134 MB; CycleGAN's last 7x7 conv at batch 4, 205 MB)
+# and the GEMM reads them while they are still in cache. A chunk's columns take at most this many bytes
+# (one image's, if that is more): large enough that each GEMM stays long (N = chunk * Ho * Wo).
+COLS_BUDGET = 16 * 2**20
+
+
+def batch_chunks(n: int, bytes_per_image: int) -> list[tuple[int, int]]:
+    """[(start, stop), ...] covering range(n), each holding as many images as fit in COLS_BUDGET."""
+    step = max(1, COLS_BUDGET // max(bytes_per_image, 1))
+    return [(a, min(a + step, n)) for a in range(0, n, step)]
+
+
 # y = W_mat @ im2col(x), as (N, C_out, Ho, Wo)   (W_mat: W as (C_out, C_in*kh*kw))
 # vjp: (conv_transpose2d(g, W) sized like x, Conv2dWeight(x, g))
 class Conv2d(Function):
-    def forward(self, x, w, stride, padding, dilation, cols=None):
+    def forward(self, x, w, stride, padding, dilation):
         self.geometry = {"stride": stride, "padding": padding, "dilation": dilation}
         (n, _, h, wd), (c_out, _, kh, kw) = x.shape, w.shape
         ho, wo = (conv_output_size(s, k, *g) for s, k, *g in zip((h, wd), (kh, kw), stride, padding, dilation))
-        # cols may come from the caller (ConvTranspose2d.backward). It is NOT kept for the weight
-        # gradient: at kh*kw/(sh*sw) times the input's size (4x for DCGAN's 4x4 stride-2 convs)
-        # it dominated a step's memory; backward cuts it again from x (one cheap im2col pass),
-        # as cuDNN-based frameworks keep only x.
-        if cols is None:
-            cols = dispatch.im2col(x, (kh, kw), stride, padding, dilation)
-        y = dispatch.matmul(w.reshape(c_out, -1), cols)  # (C_out, N*Ho*Wo)
-        # To NCHW with one transposing copy: it costs 1.8 ms against 60-70 ms for the GEMM on the
-        # DCGAN-64 layer (x (128, 64, 32, 32) -> (128, 128, 16, 16)). A batched GEMM writing NCHW
-        # directly (W @ cols as (K, N, Ho*Wo) transposed) timed the same on the CPU but is not 2-D,
-        # so on the GPU it would bypass tinygan's SGEMM kernel.
-        return y.reshape(c_out, n, ho, wo).transpose(1, 0, 2, 3).copy()
+        w_mat = w.reshape(c_out, -1)
+        y = backend.xp_of(x).empty((n, c_out, ho, wo), dtype=x.dtype)
+        # The columns are not kept for the weight gradient (4x the input's size for DCGAN's 4x4
+        # stride-2 convs): backward cuts them again from x, as cuDNN-based frameworks keep only x.
+        for a, b in batch_chunks(n, w_mat.shape[1] * ho * wo * x.itemsize):
+            cols = dispatch.im2col(x[a:b], (kh, kw), stride, padding, dilation)  # (C_in*kh*kw, n_ab*Ho*Wo)
+            y[a:b] = dispatch.matmul(w_mat, cols).reshape(c_out, b - a, ho, wo).transpose(1, 0, 2, 3)
+        return y
 
     def backward(self, g):
         x, w = self.parents
@@ -65,15 +75,16 @@ class Conv2d(Function):
 # dW = gy_mat @ im2col(x)^T, as (C_out, C_in, kh, kw)   (gy_mat: gy as (C_out, N*Ho*Wo))
 # vjp of g_W: (conv_transpose2d(gy, g_W) sized like x, conv2d(x, g_W))
 class Conv2dWeight(Function):
-    def forward(self, x, gy, kernel_size, stride, padding, dilation, cols=None):
+    def forward(self, x, gy, kernel_size, stride, padding, dilation):
         self.geometry = {"stride": stride, "padding": padding, "dilation": dilation}
-        if cols is None:
-            cols = dispatch.im2col(x, kernel_size, stride, padding, dilation)
-        c_out = gy.shape[1]
-        gy_mat = gy.transpose(1, 0, 2, 3).reshape(c_out, -1)  # (C_out, N*Ho*Wo), a copy
-        # computed as (cols @ gy_mat^T)^T: the same GEMM with the long N*Ho*Wo axis as K, but
-        # OpenBLAS (2 threads) ran gy_mat @ cols^T 1.8-6x slower on the DCGAN-64 sizes (K = 32768)
-        dw = dispatch.matmul(cols, gy_mat.T)  # (C_in*kh*kw, C_out)
+        n, c_out = gy.shape[:2]
+        dw = backend.xp_of(x).zeros((x.shape[1] * kernel_size[0] * kernel_size[1], c_out), dtype=x.dtype)
+        for a, b in batch_chunks(n, x.shape[1] * kernel_size[0] * kernel_size[1] * gy[0, 0].size * x.itemsize):
+            cols = dispatch.im2col(x[a:b], kernel_size, stride, padding, dilation)
+            gy_mat = gy[a:b].transpose(1, 0, 2, 3).reshape(c_out, -1)  # (C_out, n_ab*Ho*Wo), a copy
+            # computed as (cols @ gy_mat^T)^T: the same GEMM with the long N*Ho*Wo axis as K, but
+            # OpenBLAS (2 threads) ran gy_mat @ cols^T several times slower on the DCGAN-64 sizes
+            dw += dispatch.matmul(cols, gy_mat.T)  # (C_in*kh*kw, C_out), summed over the chunks
         return dw.T.reshape(c_out, x.shape[1], *kernel_size)
 
     def backward(self, g_w):
@@ -93,20 +104,22 @@ class ConvTranspose2d(Function):
     # conv_transpose2d() pads x to make it so when output_padding >= stride.
     def forward(self, x, w, size, stride, padding, dilation):
         self.geometry = {"stride": stride, "padding": padding, "dilation": dilation}
-        (n, c_in, _, _), (_, c_out, kh, kw) = x.shape, w.shape
-        x_mat = x.transpose(1, 0, 2, 3).reshape(c_in, -1)  # (C_in, N*H*W), a copy
-        cols = dispatch.matmul(w.reshape(c_in, -1).T, x_mat)  # (C_out*kh*kw, N*H*W)
-        return dispatch.col2im(cols, (n, c_out, *size), (kh, kw), stride, padding, dilation)
+        (n, c_in, h, wd), (_, c_out, kh, kw) = x.shape, w.shape
+        w_mat_t = w.reshape(c_in, -1).T  # (C_out*kh*kw, C_in)
+        y = backend.xp_of(x).empty((n, c_out, *size), dtype=x.dtype)
+        for a, b in batch_chunks(n, w_mat_t.shape[0] * h * wd * x.itemsize):
+            x_mat = x[a:b].transpose(1, 0, 2, 3).reshape(c_in, -1)  # (C_in, n_ab*H*W), a copy
+            cols = dispatch.matmul(w_mat_t, x_mat)  # (C_out*kh*kw, n_ab*H*W)
+            y[a:b] = dispatch.col2im(cols, (b - a, c_out, *size), (kh, kw), stride, padding, dilation)
+        return y
 
     def backward(self, g):
         x, w = self.parents
-        # both gradients read the windows of g: cut them once, hand them to both ops
-        cols = dispatch.im2col(g.data, w.shape[2:], **self.geometry)
         gx = gw = None
         if self.needs_input_grad[0]:
-            gx = Conv2d.apply(g, w, cols=cols, **self.geometry)
+            gx = Conv2d.apply(g, w, **self.geometry)
         if self.needs_input_grad[1]:
-            gw = Conv2dWeight.apply(g, x, kernel_size=w.shape[2:], cols=cols, **self.geometry)
+            gw = Conv2dWeight.apply(g, x, kernel_size=w.shape[2:], **self.geometry)
         return gx, gw
 
 
