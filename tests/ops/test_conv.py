@@ -129,15 +129,15 @@ tiny = {"max_batch": 1, "max_channels": 2, "max_size": 4}
 @settings(deadline=None, max_examples=15)
 @given(geometries(**tiny), st.integers(0, 2**16))
 def test_conv2d_gradgradcheck(g, seed):
-    x, w, _ = (leaf(a) for a in arrays(g, False, seed))
-    assert gradgradcheck(lambda x, w: conv2d(x, w, **conv_args(g)), (x, w))
+    x, w, b = (leaf(a) for a in arrays(g, False, seed))
+    assert gradgradcheck(lambda x, w, b: conv2d(x, w, b, **conv_args(g)), (x, w, b))
 
 
 @settings(deadline=None, max_examples=15)
 @given(geometries(transpose=True, **tiny), st.integers(0, 2**16))
 def test_conv_transpose2d_gradgradcheck(g, seed):
-    x, w, _ = (leaf(a) for a in arrays(g, True, seed))
-    assert gradgradcheck(lambda x, w: conv_transpose2d(x, w, **convt_args(g)), (x, w))
+    x, w, b = (leaf(a) for a in arrays(g, True, seed))
+    assert gradgradcheck(lambda x, w, b: conv_transpose2d(x, w, b, **convt_args(g)), (x, w, b))
 
 
 def test_gradient_penalty_reaches_the_weight():

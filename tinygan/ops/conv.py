@@ -46,10 +46,10 @@ def batch_chunks(n: int, bytes_per_image: int) -> list[tuple[int, int]]:
     return [(a, min(a + step, n)) for a in range(0, n, step)]
 
 
-# y = W_mat @ im2col(x), as (N, C_out, Ho, Wo)   (W_mat: W as (C_out, C_in*kh*kw))
-# vjp: (conv_transpose2d(g, W) sized like x, Conv2dWeight(x, g))
+# y = W_mat @ im2col(x) [+ b], as (N, C_out, Ho, Wo)   (W_mat: W as (C_out, C_in*kh*kw), b per channel)
+# vjp: (conv_transpose2d(g, W) sized like x, Conv2dWeight(x, g), sum of g over (N, Ho, Wo))
 class Conv2d(Function):
-    def forward(self, x, w, stride, padding, dilation):
+    def forward(self, x, w, b=None, *, stride, padding, dilation):
         self.geometry = {"stride": stride, "padding": padding, "dilation": dilation}
         (n, _, h, wd), (c_out, _, kh, kw) = x.shape, w.shape
         ho, wo = (conv_output_size(s, k, *g) for s, k, *g in zip((h, wd), (kh, kw), stride, padding, dilation))
@@ -57,19 +57,30 @@ class Conv2d(Function):
         y = backend.xp_of(x).empty((n, c_out, ho, wo), dtype=x.dtype)
         # The columns are not kept for the weight gradient (4x the input's size for DCGAN's 4x4
         # stride-2 convs): backward cuts them again from x, as cuDNN-based frameworks keep only x.
-        for a, b in batch_chunks(n, w_mat.shape[1] * ho * wo * x.itemsize):
-            cols = dispatch.im2col(x[a:b], (kh, kw), stride, padding, dilation)  # (C_in*kh*kw, n_ab*Ho*Wo)
-            y[a:b] = dispatch.matmul(w_mat, cols).reshape(c_out, b - a, ho, wo).transpose(1, 0, 2, 3)
-        return y
+        for lo, hi in batch_chunks(n, w_mat.shape[1] * ho * wo * x.itemsize):
+            cols = dispatch.im2col(x[lo:hi], (kh, kw), stride, padding, dilation)  # (C_in*kh*kw, (hi-lo)*Ho*Wo)
+            y[lo:hi] = dispatch.matmul(w_mat, cols).reshape(c_out, hi - lo, ho, wo).transpose(1, 0, 2, 3)
+        return y if b is None else _add_bias(y, b)
 
     def backward(self, g):
-        x, w = self.parents
+        x, w = self.parents[:2]
         gx = gw = None
         if self.needs_input_grad[0]:
             gx = ConvTranspose2d.apply(g, w, size=x.shape[2:], **self.geometry)
         if self.needs_input_grad[1]:
             gw = Conv2dWeight.apply(x, g, kernel_size=w.shape[2:], **self.geometry)
-        return gx, gw
+        return gx, gw, _bias_grad(self, g)
+
+
+def _add_bias(y, b):
+    """y + b per channel, in place: y is the op's fresh output, so no second activation is made."""
+    y += b.reshape(1, -1, 1, 1)
+    return y
+
+
+def _bias_grad(fn: Function, g: Tensor) -> Tensor | None:
+    """The bias's gradient, g summed over (N, H, W), when the op has a bias that needs one."""
+    return g.sum((0, 2, 3)) if len(fn.parents) > 2 and fn.needs_input_grad[2] else None
 
 
 # dW = gy_mat @ im2col(x)^T, as (C_out, C_in, kh, kw)   (gy_mat: gy as (C_out, N*Ho*Wo))
@@ -79,9 +90,9 @@ class Conv2dWeight(Function):
         self.geometry = {"stride": stride, "padding": padding, "dilation": dilation}
         n, c_out = gy.shape[:2]
         dw = backend.xp_of(x).zeros((x.shape[1] * kernel_size[0] * kernel_size[1], c_out), dtype=x.dtype)
-        for a, b in batch_chunks(n, x.shape[1] * kernel_size[0] * kernel_size[1] * gy[0, 0].size * x.itemsize):
-            cols = dispatch.im2col(x[a:b], kernel_size, stride, padding, dilation)
-            gy_mat = gy[a:b].transpose(1, 0, 2, 3).reshape(c_out, -1)  # (C_out, n_ab*Ho*Wo), a copy
+        for lo, hi in batch_chunks(n, x.shape[1] * kernel_size[0] * kernel_size[1] * gy[0, 0].size * x.itemsize):
+            cols = dispatch.im2col(x[lo:hi], kernel_size, stride, padding, dilation)
+            gy_mat = gy[lo:hi].transpose(1, 0, 2, 3).reshape(c_out, -1)  # (C_out, (hi-lo)*Ho*Wo), a copy
             # computed as (cols @ gy_mat^T)^T: the same GEMM with the long N*Ho*Wo axis as K, but
             # OpenBLAS (2 threads) ran gy_mat @ cols^T several times slower on the DCGAN-64 sizes
             dw += dispatch.matmul(cols, gy_mat.T)  # (C_in*kh*kw, C_out), summed over the chunks
@@ -97,30 +108,31 @@ class Conv2dWeight(Function):
         return gx, ggy
 
 
-# y = col2im(W_mat^T @ x_mat) of spatial size `size`   (W_mat: (C_in, C_out*kh*kw), x_mat: (C_in, N*H*W))
-# vjp: (conv2d(g, W), Conv2dWeight(g, x))  -- the weight gradient with input and output swapped
+# y = col2im(W_mat^T @ x_mat) [+ b] of spatial size `size`   (W_mat: (C_in, C_out*kh*kw), x_mat: (C_in, N*H*W))
+# vjp: (conv2d(g, W), Conv2dWeight(g, x), sum of g over (N, H, W))  -- the weight gradient with input
+#      and output swapped
 class ConvTranspose2d(Function):
     # `size` must be an image that a conv2d with this geometry maps back to exactly (H, W);
     # conv_transpose2d() pads x to make it so when output_padding >= stride.
-    def forward(self, x, w, size, stride, padding, dilation):
+    def forward(self, x, w, b=None, *, size, stride, padding, dilation):
         self.geometry = {"stride": stride, "padding": padding, "dilation": dilation}
         (n, c_in, h, wd), (_, c_out, kh, kw) = x.shape, w.shape
         w_mat_t = w.reshape(c_in, -1).T  # (C_out*kh*kw, C_in)
         y = backend.xp_of(x).empty((n, c_out, *size), dtype=x.dtype)
-        for a, b in batch_chunks(n, w_mat_t.shape[0] * h * wd * x.itemsize):
-            x_mat = x[a:b].transpose(1, 0, 2, 3).reshape(c_in, -1)  # (C_in, n_ab*H*W), a copy
-            cols = dispatch.matmul(w_mat_t, x_mat)  # (C_out*kh*kw, n_ab*H*W)
-            y[a:b] = dispatch.col2im(cols, (b - a, c_out, *size), (kh, kw), stride, padding, dilation)
-        return y
+        for lo, hi in batch_chunks(n, w_mat_t.shape[0] * h * wd * x.itemsize):
+            x_mat = x[lo:hi].transpose(1, 0, 2, 3).reshape(c_in, -1)  # (C_in, (hi-lo)*H*W), a copy
+            cols = dispatch.matmul(w_mat_t, x_mat)  # (C_out*kh*kw, (hi-lo)*H*W)
+            y[lo:hi] = dispatch.col2im(cols, (hi - lo, c_out, *size), (kh, kw), stride, padding, dilation)
+        return y if b is None else _add_bias(y, b)
 
     def backward(self, g):
-        x, w = self.parents
+        x, w = self.parents[:2]
         gx = gw = None
         if self.needs_input_grad[0]:
             gx = Conv2d.apply(g, w, **self.geometry)
         if self.needs_input_grad[1]:
             gw = Conv2dWeight.apply(g, x, kernel_size=w.shape[2:], **self.geometry)
-        return gx, gw
+        return gx, gw, _bias_grad(self, g)
 
 
 # ---- the functional forms (``tinygan.nn.functional`` re-exports them) ----------------------
@@ -190,8 +202,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     size = tuple(conv_output_size(s, k, *g) for s, k, *g in
                  zip(input.shape[2:], weight.shape[2:], stride, padding, dilation))
     _output("conv2d", input, weight, size)
-    y = Conv2d.apply(input, weight, stride=stride, padding=padding, dilation=dilation)
-    return y if bias is None else y + bias.reshape(1, -1, 1, 1)
+    return Conv2d.apply(input, weight, *([] if bias is None else [bias]), stride=stride, padding=padding,
+                        dilation=dilation)
 
 
 def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
@@ -219,5 +231,5 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     extra_h, extra_w = (o // s for o, s in zip(output_padding, stride))
     if extra_h or extra_w:
         input = pad(input, (0, extra_w, 0, extra_h))
-    y = ConvTranspose2d.apply(input, weight, size=size, stride=stride, padding=padding, dilation=dilation)
-    return y if bias is None else y + bias.reshape(1, -1, 1, 1)
+    return ConvTranspose2d.apply(input, weight, *([] if bias is None else [bias]), size=size, stride=stride,
+                                 padding=padding, dilation=dilation)
