@@ -34,16 +34,17 @@ def conv_transpose_output_size(size: int, kernel_size: int, stride: int = 1, pad
 
 
 # The ops run over the batch in chunks of images, so that only one chunk's columns exist at a time
-# (the whole batch's im2col of one DCGAN-64 layer is 134 MB; CycleGAN's last 7x7 conv at batch 4, 205 MB)
-# and the GEMM reads them while they are still in cache. A chunk's columns take at most this many bytes
-# (one image's, if that is more): large enough that each GEMM stays long (N = chunk * Ho * Wo).
-COLS_BUDGET = 16 * 2**20
+# (the whole batch's im2col of one DCGAN-64 layer is 134 MB; CycleGAN's last 7x7 conv at batch 4, 205 MB).
+# A chunk's columns take at most this many bytes (one image's, if that is more), and the chunks are of
+# equal size, so that every GEMM stays long (N = chunk * Ho * Wo).
+COLS_BUDGET = 32 * 2**20
 
 
 def batch_chunks(n: int, bytes_per_image: int) -> list[tuple[int, int]]:
-    """[(start, stop), ...] covering range(n), each holding as many images as fit in COLS_BUDGET."""
-    step = max(1, COLS_BUDGET // max(bytes_per_image, 1))
-    return [(a, min(a + step, n)) for a in range(0, n, step)]
+    """[(start, stop), ...]: range(n) in the fewest chunks of (nearly) equal size within COLS_BUDGET."""
+    count = min(n, -(-n * bytes_per_image // COLS_BUDGET))  # ceil(all columns / budget), one image each at most
+    step = -(-n // max(count, 1))  # ceil(n / count)
+    return [(a, min(a + step, n)) for a in range(0, n, max(step, 1))]
 
 
 # y = W_mat @ im2col(x) [+ b], as (N, C_out, Ho, Wo)   (W_mat: W as (C_out, C_in*kh*kw), b per channel)
