@@ -90,14 +90,12 @@ class Conv2dWeight(Function):
     def forward(self, x, gy, kernel_size, stride, padding, dilation):
         self.geometry = {"stride": stride, "padding": padding, "dilation": dilation}
         n, c_out = gy.shape[:2]
-        dw = backend.xp_of(x).zeros((x.shape[1] * kernel_size[0] * kernel_size[1], c_out), dtype=x.dtype)
-        for lo, hi in batch_chunks(n, x.shape[1] * kernel_size[0] * kernel_size[1] * gy[0, 0].size * x.itemsize):
-            cols = dispatch.im2col(x[lo:hi], kernel_size, stride, padding, dilation)
+        dw = backend.xp_of(x).zeros((c_out, x.shape[1] * kernel_size[0] * kernel_size[1]), dtype=x.dtype)
+        for lo, hi in batch_chunks(n, dw.shape[1] * gy[0, 0].size * x.itemsize):
+            cols = dispatch.im2col(x[lo:hi], kernel_size, stride, padding, dilation)  # (C_in*kh*kw, (hi-lo)*Ho*Wo)
             gy_mat = gy[lo:hi].transpose(1, 0, 2, 3).reshape(c_out, -1)  # (C_out, (hi-lo)*Ho*Wo), a copy
-            # computed as (cols @ gy_mat^T)^T: the same GEMM with the long N*Ho*Wo axis as K, but
-            # OpenBLAS (2 threads) ran gy_mat @ cols^T several times slower on the DCGAN-64 sizes
-            dw += dispatch.matmul(cols, gy_mat.T)  # (C_in*kh*kw, C_out), summed over the chunks
-        return dw.T.reshape(c_out, x.shape[1], *kernel_size)
+            dw += dispatch.matmul(gy_mat, cols.T)  # summed over the chunks; cols.T is a flag to BLAS, not a copy
+        return dw.reshape(c_out, x.shape[1], *kernel_size)
 
     def backward(self, g_w):
         x, gy = self.parents
