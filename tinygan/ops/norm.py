@@ -11,9 +11,10 @@
 All four are the same three lines -- a mean, a biased variance, and x_hat = (x - mean) / sqrt(var
 + eps) -- over different axes: batch norm over (N, *spatial) for each channel, instance norm over
 (*spatial) for each sample and channel, layer norm over the trailing ``normalized_shape`` dims.
-They are written as compositions of differentiable ops (mean, subtraction, sqrt, ...), so their
-backward, and the double backward that gradient penalties take through a normalized
-discriminator, come for free. The signatures are those of ``torch.nn.functional``.
+One op, ``Normalize``, computes them (with batch and instance norm's per-channel affine map), and
+its backward is the closed form of Ioffe & Szegedy (Sec. 3). The double backward that gradient
+penalties take through a normalized discriminator differentiates the same three lines written as
+differentiable ops (``moments``). The signatures are those of ``torch.nn.functional``.
 """
 from __future__ import annotations
 
