@@ -21,18 +21,34 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
 
 
+# The elementwise loops below come in two drivers around one inlined body per element: a serial loop,
+# and a parallel one for arrays of at least PARALLEL_MIN elements (below that, starting the threads
+# costs more than the whole pass).
+PARALLEL_MIN = 1 << 16
+
+
 # error_model="numpy": x / 0 gives inf or NaN, as in NumPy and PyTorch, where Numba's default (Python's
 # model) raises ZeroDivisionError; no fastmath, which assumes there is no NaN or inf. So a NaN or
 # infinite gradient flows into p as it does in torch.optim.Adam, where the training loop's guard sees it.
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _adam_at(i, p, g, m, v, step_size, beta1, beta2, eps, weight_decay, bc2_sqrt):
+    # torch.optim.Adam's arithmetic for element i, scalars in the arrays' precision
+    gi = g[i] + weight_decay * p[i] if weight_decay != 0 else g[i]
+    m[i] = beta1 * m[i] + (1 - beta1) * gi
+    v[i] = beta2 * v[i] + (1 - beta2) * gi * gi
+    p[i] -= step_size * m[i] / (math.sqrt(v[i]) / bc2_sqrt + eps)
+
+
 @numba.njit(cache=True, error_model="numpy")
 def _adam(p, g, m, v, step_size, beta1, beta2, eps, weight_decay, bc2_sqrt):
-    # one element per iteration; torch.optim.Adam's arithmetic, scalars in the arrays' precision
-    c1, c2 = 1 - beta1, 1 - beta2
     for i in range(p.size):
-        gi = g[i] + weight_decay * p[i] if weight_decay != 0 else g[i]
-        m[i] = beta1 * m[i] + c1 * gi
-        v[i] = beta2 * v[i] + c2 * gi * gi
-        p[i] -= step_size * m[i] / (math.sqrt(v[i]) / bc2_sqrt + eps)
+        _adam_at(i, p, g, m, v, step_size, beta1, beta2, eps, weight_decay, bc2_sqrt)
+
+
+@numba.njit(cache=True, error_model="numpy", parallel=True)
+def _adam_parallel(p, g, m, v, step_size, beta1, beta2, eps, weight_decay, bc2_sqrt):
+    for i in numba.prange(p.size):
+        _adam_at(i, p, g, m, v, step_size, beta1, beta2, eps, weight_decay, bc2_sqrt)
 
 
 def adam_update(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, lr: float, beta1: float,
@@ -41,49 +57,54 @@ def adam_update(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, lr: 
     if not all(a.flags.c_contiguous for a in (p, m, v)):
         raise ValueError("adam_update: p, m and v must be contiguous arrays (they are updated in place)")
     f = p.dtype.type  # float32 scalars keep a float32 update in float32, so it vectorises
-    _adam(p.reshape(-1), np.ascontiguousarray(g, dtype=p.dtype).reshape(-1), m.reshape(-1), v.reshape(-1),
-          f(lr / (1 - beta1 ** step)), f(beta1), f(beta2), f(eps), f(weight_decay), f(math.sqrt(1 - beta2 ** step)))
+    (_adam_parallel if p.size >= PARALLEL_MIN else _adam)(
+        p.reshape(-1), np.ascontiguousarray(g, dtype=p.dtype).reshape(-1), m.reshape(-1), v.reshape(-1),
+        f(lr / (1 - beta1 ** step)), f(beta1), f(beta2), f(eps), f(weight_decay), f(math.sqrt(1 - beta2 ** step)))
 
 
 # LeakyReLU (tinygan/ops/elementwise.py) in one pass each way: y and the mask x > 0 written together,
-# and the backward's g * (1 if mask else slope). Parallel for large arrays (the threads' start-up costs
-# more than a small array's whole pass).
-@numba.njit(cache=True, parallel=True)
+# and the backward's g * (1 if mask else slope).
+@numba.njit(cache=True, inline="always")
+def _leaky_relu_at(i, x, slope, y, mask):
+    positive = x[i] > 0
+    mask[i] = positive
+    y[i] = x[i] if positive else x[i] * slope
+
+
+@numba.njit(cache=True, inline="always")
+def _masked_scale_at(i, g, mask, slope, out):
+    out[i] = g[i] if mask[i] else g[i] * slope
+
+
+@numba.njit(cache=True)
 def _leaky_relu(x, slope, y, mask):
-    for i in numba.prange(x.size):
-        positive = x[i] > 0
-        mask[i] = positive
-        y[i] = x[i] if positive else x[i] * slope
+    for i in range(x.size):
+        _leaky_relu_at(i, x, slope, y, mask)
 
 
 @numba.njit(cache=True, parallel=True)
+def _leaky_relu_parallel(x, slope, y, mask):
+    for i in numba.prange(x.size):
+        _leaky_relu_at(i, x, slope, y, mask)
+
+
+@numba.njit(cache=True)
 def _masked_scale(g, mask, slope, out):
-    for i in numba.prange(g.size):
-        out[i] = g[i] if mask[i] else g[i] * slope
-
-
-@numba.njit(cache=True)
-def _leaky_relu_serial(x, slope, y, mask):
-    for i in range(x.size):
-        positive = x[i] > 0
-        mask[i] = positive
-        y[i] = x[i] if positive else x[i] * slope
-
-
-@numba.njit(cache=True)
-def _masked_scale_serial(g, mask, slope, out):
     for i in range(g.size):
-        out[i] = g[i] if mask[i] else g[i] * slope
+        _masked_scale_at(i, g, mask, slope, out)
 
 
-PARALLEL_MIN = 1 << 16  # elements: below this one thread is faster
+@numba.njit(cache=True, parallel=True)
+def _masked_scale_parallel(g, mask, slope, out):
+    for i in numba.prange(g.size):
+        _masked_scale_at(i, g, mask, slope, out)
 
 
 def leaky_relu(x: np.ndarray, slope: float):
     """(y, mask) for a float array x: y = x where x > 0, else slope * x; mask = x > 0."""
     flat = np.ascontiguousarray(x).reshape(-1)
     y, mask = np.empty_like(flat), np.empty(flat.shape, bool)
-    (_leaky_relu if flat.size >= PARALLEL_MIN else _leaky_relu_serial)(flat, x.dtype.type(slope), y, mask)
+    (_leaky_relu_parallel if flat.size >= PARALLEL_MIN else _leaky_relu)(flat, x.dtype.type(slope), y, mask)
     return y.reshape(x.shape), mask.reshape(x.shape)
 
 
@@ -91,7 +112,7 @@ def masked_scale(g: np.ndarray, mask: np.ndarray, slope: float) -> np.ndarray:
     """g where mask, else slope * g (g float, mask bool of g's shape)."""
     flat = np.ascontiguousarray(g).reshape(-1)
     out = np.empty_like(flat)
-    (_masked_scale if flat.size >= PARALLEL_MIN else _masked_scale_serial)(
+    (_masked_scale_parallel if flat.size >= PARALLEL_MIN else _masked_scale)(
         flat, np.ascontiguousarray(mask).reshape(-1), g.dtype.type(slope), out)
     return out.reshape(g.shape)
 

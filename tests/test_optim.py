@@ -371,3 +371,14 @@ def test_adam_minimises_a_quadratic():
         loss.backward()
         opt.step()
     assert abs(x.item() - 3.0) < 1e-3
+
+
+def test_adam_on_a_large_parameter_matches_the_reference():
+    """A parameter of at least kernels.cpu_numba.PARALLEL_MIN entries takes the parallel Adam loop."""
+    from tinygan.kernels.cpu_numba import PARALLEL_MIN
+    rng = np.random.default_rng(4)
+    p0 = rng.standard_normal(PARALLEL_MIN + 5)
+    grads = make_grads(3, p0.shape, seed=5)
+    kwargs = {"lr": 1e-2, "betas": (0.8, 0.99), "weight_decay": 0.1}
+    (p,), _ = run_steps(optim.Adam, kwargs, [p0], [[g.copy() for g in grads]])
+    np.testing.assert_allclose(p.data, REFERENCES[optim.Adam](p0, grads, **kwargs), rtol=1e-12, atol=1e-14)
