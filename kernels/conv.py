@@ -15,15 +15,11 @@ import math
 import numpy as np
 
 from tinygan import backend
+from tinygan.ops.dispatch import conv_output_hw
 
 from .loader import BLOCK, check_array, check_size, get_kernel, grid_1d
 
 Pair = tuple[int, int]
-
-
-def out_size(size: int, k: int, stride: int, pad: int, dilation: int) -> int:
-    """Output length of a convolution along one axis."""
-    return (size + 2 * pad - dilation * (k - 1) - 1) // stride + 1
 
 
 def geometry(kernel: str, x_shape, kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair):
@@ -35,7 +31,7 @@ def geometry(kernel: str, x_shape, kernel_size: Pair, stride: Pair, padding: Pai
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
     if min(kh, kw, sh, sw, dh, dw) < 1 or min(ph, pw) < 0:
         raise ValueError(f"{kernel}: kernel, stride, dilation must be >= 1 and padding >= 0")
-    Ho, Wo = out_size(H, kh, sh, ph, dh), out_size(W, kw, sw, pw, dw)
+    Ho, Wo = conv_output_hw(x_shape, kernel_size, stride, padding, dilation)
     if Ho < 1 or Wo < 1:
         raise ValueError(f"{kernel}: output would be {Ho} x {Wo} for input {H} x {W}, kernel {kh} x {kw}")
     return Ho, Wo, (N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo)

@@ -13,6 +13,8 @@ import os
 import numba
 import numpy as np
 
+from tinygan.ops.dispatch import conv_output_hw
+
 # Numba's default threading layer here is OpenMP, whose idle threads spin, as OpenBLAS's do after each
 # GEMM: with as many threads as cores the two pools then fight over the cores whenever a Numba loop
 # follows a GEMM (the dcgan28 benchmark step, 2 cores: 457 ms with OpenMP, 283 ms with the workqueue
@@ -162,8 +164,8 @@ def _col2im(cols, x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
 
 def im2col(x: np.ndarray, kernel_size, stride, padding, dilation) -> np.ndarray:
     """cols (C*kh*kw, N*Ho*Wo) of a contiguous x (N, C, H, W)."""
-    (n, c, h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = x.shape, kernel_size, stride, padding, dilation
-    ho, wo = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1, (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    (n, c, _, _), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = x.shape, kernel_size, stride, padding, dilation
+    ho, wo = conv_output_hw(x.shape, kernel_size, stride, padding, dilation)
     cols = np.empty((c * kh * kw, n * ho * wo), dtype=x.dtype)
     _im2col(np.ascontiguousarray(x), cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo)
     return cols
@@ -172,7 +174,7 @@ def im2col(x: np.ndarray, kernel_size, stride, padding, dilation) -> np.ndarray:
 def col2im(cols: np.ndarray, x_shape, kernel_size, stride, padding, dilation) -> np.ndarray:
     """x (N, C, H, W) with every entry of cols added onto the pixel im2col read it from."""
     (n, c, h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = x_shape, kernel_size, stride, padding, dilation
-    ho, wo = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1, (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    ho, wo = conv_output_hw(x_shape, kernel_size, stride, padding, dilation)
     x = np.empty((n, c, h, w), dtype=cols.dtype)
     _col2im(np.ascontiguousarray(cols), x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo)
     return x

@@ -19,12 +19,8 @@ from __future__ import annotations
 from .. import backend
 from ..tensor import Function, Tensor
 from . import dispatch
+from .dispatch import conv_output_hw, conv_output_size
 from .shape import pad
-
-
-def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
-    """Output length of a convolution along one axis (the formula in ``torch.nn.Conv2d``'s docs)."""
-    return (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
 
 
 def conv_transpose_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0,
@@ -52,8 +48,8 @@ def batch_chunks(n: int, bytes_per_image: int) -> list[tuple[int, int]]:
 class Conv2d(Function):
     def forward(self, x, w, b=None, *, stride, padding, dilation):
         self.geometry = {"stride": stride, "padding": padding, "dilation": dilation}
-        (n, _, h, wd), (c_out, _, kh, kw) = x.shape, w.shape
-        ho, wo = (conv_output_size(s, k, *g) for s, k, *g in zip((h, wd), (kh, kw), stride, padding, dilation))
+        n, (c_out, _, kh, kw) = x.shape[0], w.shape
+        ho, wo = conv_output_hw(x.shape, (kh, kw), stride, padding, dilation)
         w_mat = w.reshape(c_out, -1)
         y = backend.xp_of(x).empty((n, c_out, ho, wo), dtype=x.dtype)
         # The columns are not kept for the weight gradient (4x the input's size for DCGAN's 4x4

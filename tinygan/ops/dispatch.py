@@ -9,6 +9,16 @@ from __future__ import annotations
 from .. import backend
 
 
+def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
+    """Output length of a convolution along one axis (the formula in ``torch.nn.Conv2d``'s docs)."""
+    return (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
+
+
+def conv_output_hw(x_shape: tuple, kernel_size: tuple, stride: tuple, padding: tuple, dilation: tuple) -> tuple:
+    """(Ho, Wo) of a convolution of x (N, C, H, W) with this geometry."""
+    return tuple(conv_output_size(*a) for a in zip(x_shape[2:], kernel_size, stride, padding, dilation))
+
+
 def matmul(a, b):
     """a @ b for arrays with NumPy's matmul semantics (batched when ndim > 2)."""
     if (backend.is_cupy_array(a) and not backend.cublas_enabled() and a.ndim == b.ndim == 2
@@ -53,7 +63,7 @@ def _im2col_strided(x, kernel_size, stride, padding, dilation):
     # one copy lays them out as cols. Works for numpy and cupy alike.
     xp = backend.xp_of(x)
     (n, c, h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = x.shape, kernel_size, stride, padding, dilation
-    ho, wo = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1, (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    ho, wo = conv_output_hw(x.shape, kernel_size, stride, padding, dilation)
     if ph or pw:  # zeros + one assignment: faster than np.pad
         padded = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
         padded[:, :, ph:ph + h, pw:pw + w] = x
@@ -72,7 +82,7 @@ def _col2im_strided(cols, x_shape, kernel_size, stride, padding, dilation):
     # -> (128, 64, 32, 32)): 63 ms, against 79 ms with an NCHW buffer.
     xp = backend.xp_of(cols)
     (n, c, h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = x_shape, kernel_size, stride, padding, dilation
-    ho, wo = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1, (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    ho, wo = conv_output_hw(x_shape, kernel_size, stride, padding, dilation)
     blocks = cols.reshape(c, kh, kw, n, ho, wo)
     buf = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
     for i in range(kh):
