@@ -1,9 +1,11 @@
-"""Fused CPU loops compiled with Numba (``@njit``), for the few updates NumPy cannot fuse.
+"""Fused CPU loops compiled with Numba (``@njit``), for what NumPy cannot do in one pass.
 
-NumPy evaluates ``m = b1*m + (1-b1)*g`` as several passes over memory, each with a
-temporary. For a memory-bound update such as Adam's, one pass that reads p, g, m, v and
-writes p, m, v once is ~3x faster. Numba is imported on first use: importing tinygan
-does not need it (it is an install requirement, so it is there when an optimizer steps).
+NumPy evaluates ``m = b1*m + (1-b1)*g`` as several passes over memory, each with a temporary.
+These loops read and write each array once, in parallel over large arrays: Adam's update, batch
+and instance norm (forward and backward), LeakyReLU and its backward, im2col / col2im, and
+minibatch discrimination's similarities. ``tinygan/ops/dispatch.py`` chooses them (elsewhere the
+definitions run as array code), and each is tested against its definition. Numba is imported on
+first use: importing tinygan does not need it (it is an install requirement).
 """
 from __future__ import annotations
 
@@ -17,8 +19,8 @@ from tinygan.ops.dispatch import conv_output_hw
 
 # Numba's default threading layer here is OpenMP, whose idle threads spin, as OpenBLAS's do after each
 # GEMM: with as many threads as cores the two pools then fight over the cores whenever a Numba loop
-# follows a GEMM (the dcgan28 benchmark step, 2 cores: 457 ms with OpenMP, 283 ms with the workqueue
-# layer, whose idle threads sleep). NUMBA_THREADING_LAYER, when set, still decides.
+# follows a GEMM (the README's speed section has the figures). The workqueue layer's idle threads
+# sleep. NUMBA_THREADING_LAYER, when set, still decides.
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
 

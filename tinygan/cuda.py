@@ -2,8 +2,8 @@
 (named as in ``torch.cuda``).
 
 Why CUDA graphs. A small GAN step is a few hundred tiny kernels. Launched one by one from Python,
-each costs 8-40 us of CPU time while the kernel itself often runs for less (see PERF.md in the
-project's shared notes): the GPU waits for Python. A CUDA graph records the launches of one step
+each costs 8-40 us of CPU time (CuPy's measured launch costs on an H100: ~8 us for a RawKernel,
+~19 us per ufunc) while the kernel itself often runs for less: the GPU waits for Python. A CUDA graph records the launches of one step
 once and replays all of them with a single call, at about 1 us per kernel.
 
     opt_d = tinygan.optim.Adam(D.parameters(), 2e-4, (0.5, 0.999), capturable=True)   # (1)
