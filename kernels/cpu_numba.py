@@ -66,59 +66,46 @@ def adam_update(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, lr: 
         f(lr / (1 - beta1 ** step)), f(beta1), f(beta2), f(eps), f(weight_decay), f(math.sqrt(1 - beta2 ** step)))
 
 
-# LeakyReLU (tinygan/ops/elementwise.py) in one pass each way: y and the mask x > 0 written together,
-# and the backward's g * (1 if mask else slope).
+# LeakyReLU (tinygan/ops/elementwise.py) in one pass each way, one body for both: out = a where mask,
+# slope * a elsewhere. The forward (from_sign) first sets the mask to a > 0, so y and the mask are
+# written together; the backward (a = g) reads the mask the forward kept.
 @numba.njit(cache=True, inline="always")
-def _leaky_relu_at(i, x, slope, y, mask):
-    positive = x[i] > 0
-    mask[i] = positive
-    y[i] = x[i] if positive else x[i] * slope
-
-
-@numba.njit(cache=True, inline="always")
-def _masked_scale_at(i, g, mask, slope, out):
-    out[i] = g[i] if mask[i] else g[i] * slope
+def _select_scale_at(i, a, slope, mask, out, from_sign):
+    if from_sign:
+        mask[i] = a[i] > 0
+    out[i] = a[i] if mask[i] else a[i] * slope
 
 
 @numba.njit(cache=True)
-def _leaky_relu(x, slope, y, mask):
-    for i in range(x.size):
-        _leaky_relu_at(i, x, slope, y, mask)
+def _select_scale(a, slope, mask, out, from_sign):
+    for i in range(a.size):
+        _select_scale_at(i, a, slope, mask, out, from_sign)
 
 
 @numba.njit(cache=True, parallel=True)
-def _leaky_relu_parallel(x, slope, y, mask):
-    for i in numba.prange(x.size):
-        _leaky_relu_at(i, x, slope, y, mask)
+def _select_scale_parallel(a, slope, mask, out, from_sign):
+    for i in numba.prange(a.size):
+        _select_scale_at(i, a, slope, mask, out, from_sign)
 
 
-@numba.njit(cache=True)
-def _masked_scale(g, mask, slope, out):
-    for i in range(g.size):
-        _masked_scale_at(i, g, mask, slope, out)
-
-
-@numba.njit(cache=True, parallel=True)
-def _masked_scale_parallel(g, mask, slope, out):
-    for i in numba.prange(g.size):
-        _masked_scale_at(i, g, mask, slope, out)
+def _select_scale_flat(a: np.ndarray, slope: float, mask: np.ndarray, from_sign: bool) -> np.ndarray:
+    out = np.empty_like(a)
+    (_select_scale_parallel if a.size >= PARALLEL_MIN else _select_scale)(a, a.dtype.type(slope), mask, out, from_sign)
+    return out
 
 
 def leaky_relu(x: np.ndarray, slope: float):
     """(y, mask) for a float array x: y = x where x > 0, else slope * x; mask = x > 0."""
     flat = np.ascontiguousarray(x).reshape(-1)
-    y, mask = np.empty_like(flat), np.empty(flat.shape, bool)
-    (_leaky_relu_parallel if flat.size >= PARALLEL_MIN else _leaky_relu)(flat, x.dtype.type(slope), y, mask)
+    mask = np.empty(flat.shape, bool)
+    y = _select_scale_flat(flat, slope, mask, True)
     return y.reshape(x.shape), mask.reshape(x.shape)
 
 
 def masked_scale(g: np.ndarray, mask: np.ndarray, slope: float) -> np.ndarray:
     """g where mask, else slope * g (g float, mask bool of g's shape)."""
     flat = np.ascontiguousarray(g).reshape(-1)
-    out = np.empty_like(flat)
-    (_masked_scale_parallel if flat.size >= PARALLEL_MIN else _masked_scale)(
-        flat, np.ascontiguousarray(mask).reshape(-1), g.dtype.type(slope), out)
-    return out.reshape(g.shape)
+    return _select_scale_flat(flat, slope, np.ascontiguousarray(mask).reshape(-1), False).reshape(g.shape)
 
 
 # im2col / col2im on the CPU, the layout of kernels/conv.cu:
