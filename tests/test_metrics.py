@@ -1,11 +1,19 @@
-"""Mode-collapse scores on a ring of 8 Gaussians (the VEEGAN/PacGAN protocol)."""
+"""Mode-collapse scores on a ring of 8 Gaussians (the VEEGAN/PacGAN protocol), and the classifier-feature
+scores (class coverage, KL to uniform, Frechet distance, precision / recall) on cases with known answers."""
 import math
 import re
 
 import numpy as np
 import pytest
 
-from tinygan.metrics import ModeScores, mode_scores
+from tinygan.metrics import (
+    ModeScores,
+    class_coverage,
+    frechet_distance,
+    kl_to_uniform,
+    mode_scores,
+    precision_recall,
+)
 
 STD = 0.01
 ANGLES = 2 * np.pi * np.arange(8) / 8
@@ -66,3 +74,55 @@ def test_bad_means_or_std_raise():
     with pytest.raises(ValueError, match="mode_scores"):
         mode_scores(np.zeros((4, 2)), RING8, 0.0)
 
+
+
+# ---- classifier-feature scores ------------------------------------------------------------------
+def test_kl_to_uniform_and_class_coverage():
+    assert kl_to_uniform(np.full(10, 7)) == 0.0
+    assert kl_to_uniform(np.eye(10)[3]) == pytest.approx(math.log(10))
+    assert kl_to_uniform([1, 1, 0, 0]) == pytest.approx(math.log(2))  # two of four bins: log(4 / 2)
+    covered, hist = class_coverage(np.array([0, 0, 1, 0]), 3)
+    assert covered == 2
+    np.testing.assert_allclose(hist, [0.75, 0.25, 0.0])
+    covered, _ = class_coverage(np.full(100, 4), 10)  # one repeated image: one class
+    assert covered == 1
+    for bad in ([], [0, -1], [[1, 2]]):
+        with pytest.raises(ValueError, match="kl_to_uniform"):
+            kl_to_uniform(bad)
+    with pytest.raises(ValueError, match=r"class_coverage.*\[0, 3\)"):
+        class_coverage(np.array([0, 3]), 3)
+
+
+def test_frechet_distance_known_answers():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((500, 6)) @ rng.standard_normal((6, 6))  # a full covariance
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-8)
+    shift = rng.standard_normal(6)
+    assert frechet_distance(a, a + shift) == pytest.approx((shift ** 2).sum(), rel=1e-8)  # same covariance
+    # 1-D: (mu_a - mu_b)^2 + (sigma_a - sigma_b)^2 with the sample statistics
+    x = rng.standard_normal((400, 1))
+    y = 3 * x + 2
+    expect = (y.mean() - x.mean()) ** 2 + (y.std(ddof=1) - x.std(ddof=1)) ** 2
+    assert frechet_distance(x, y) == pytest.approx(expect, rel=1e-9)
+    # against scipy's matrix square root, where installed
+    linalg = pytest.importorskip("scipy.linalg")
+    b = rng.standard_normal((300, 6)) * [1, 2, 3, 1, 0.5, 2] + 1
+    s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    ref = ((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(s_a + s_b - 2 * linalg.sqrtm(s_a @ s_b).real)
+    assert frechet_distance(a, b) == pytest.approx(ref, rel=1e-7)
+    with pytest.raises(ValueError, match="frechet_distance"):
+        frechet_distance(a, b[:, :5])
+
+
+def test_precision_recall_known_answers():
+    rng = np.random.default_rng(1)
+    left = rng.standard_normal((300, 4)) * 0.1
+    right = left[::-1] + 10.0
+    real = np.concatenate([left, right])                    # two far-apart clusters
+    assert precision_recall(real, real, chunk=100) == (1.0, 1.0)
+    assert precision_recall(real, real + 100.0) == (0.0, 0.0)  # every fake point far from the data
+    precision, recall = precision_recall(real, left[:200], k=3, chunk=64)
+    assert precision == 1.0           # a collapsed G: all its points are realistic ...
+    assert 0.3 < recall < 0.5         # ... but it covers at most one of the two clusters
+    with pytest.raises(ValueError, match="precision_recall: k"):
+        precision_recall(real, real[:3], k=3)

@@ -1,4 +1,8 @@
-"""Mode-collapse scores for GANs trained on 2D Gaussian mixtures.
+"""What a GAN learned, measured: mode-collapse scores on the 2D Gaussian mixtures, and the
+classifier-based scores for images (a class histogram, its KL to uniform, a Frechet distance and
+precision / recall on a classifier's features).
+
+Mode-collapse scores for GANs trained on 2D Gaussian mixtures.
 
 The protocol is the one of VEEGAN (Srivastava et al., 2017, "VEEGAN: Reducing Mode Collapse in
 GANs using Implicit Variational Learning", Sec. 5.1) as reused by PacGAN (Lin et al., 2018,
@@ -71,11 +75,83 @@ def mode_scores(samples: np.ndarray, means: np.ndarray, std: float) -> ModeScore
 
     counts = np.bincount(nearest[good], minlength=m)          # (m,) high-quality samples per mode
     num_good = int(counts.sum())
-    if num_good == 0:
-        reverse_kl = math.inf
-    else:
-        p = counts[counts > 0] / num_good                     # zero counts contribute 0 * log 0 = 0
-        reverse_kl = float(np.sum(p * np.log(m * p)))
-        reverse_kl = max(reverse_kl, 0.0)                     # clamp float round-off below 0
+    reverse_kl = kl_to_uniform(counts) if num_good else math.inf
     return ModeScores(modes_captured=int((counts > 0).sum()), num_modes=m,
                       high_quality=num_good / n, reverse_kl=reverse_kl)
+
+
+def kl_to_uniform(counts: np.ndarray) -> float:
+    """KL(p || u) = sum_i p_i log(m p_i) of the histogram p = counts / sum(counts) over m bins against
+    the uniform distribution u (0 log 0 = 0): 0 for an even spread, log m for one bin."""
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.ndim != 1 or counts.size == 0 or (counts < 0).any() or counts.sum() <= 0:
+        raise ValueError(f"kl_to_uniform: expected non-negative counts over m >= 1 bins with a positive sum, "
+                         f"got {counts!r}")
+    p = counts[counts > 0] / counts.sum()
+    return max(float(np.sum(p * np.log(counts.size * p))), 0.0)  # clamp float round-off below 0
+
+
+# ---- classifier-based scores for images --------------------------------------------------------
+# A classifier trained on the real data (an MNIST or Fashion-MNIST CNN) labels the samples and gives
+# each a feature vector (its penultimate layer). The scores below take those labels and features as
+# arrays, never a model; the real test set scored the same way is the reference row.
+
+def class_coverage(labels: np.ndarray, num_classes: int) -> tuple[int, np.ndarray]:
+    """(classes that occur, the histogram: the fraction of samples per class)."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.size == 0 or labels.min() < 0 or labels.max() >= num_classes:
+        raise ValueError(f"class_coverage: expected a non-empty 1-D array of labels in [0, {num_classes}), "
+                         f"got shape {labels.shape}")
+    counts = np.bincount(labels, minlength=num_classes)
+    return int((counts > 0).sum()), counts / labels.size
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """The Frechet distance between Gaussians fitted to two feature sets a (n, d) and b (n', d)
+    (Heusel et al. 2017, Eq. 6; FID when the features are Inception's):
+
+        d^2 = ||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2))
+
+    Tr (S_a S_b)^(1/2) is computed as the sum of the square roots of the eigenvalues of
+    S_a^(1/2) S_b S_a^(1/2), which is symmetric and positive semi-definite (no scipy needed)."""
+    a, b = (np.asarray(f, dtype=np.float64) for f in (a, b))
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
+        raise ValueError(f"frechet_distance: expected feature sets (n, d) and (n', d) with n, n' >= 2, "
+                         f"got shapes {a.shape} and {b.shape}")
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    s_a, s_b = np.cov(a, rowvar=False).reshape(a.shape[1], -1), np.cov(b, rowvar=False).reshape(b.shape[1], -1)
+    w, v = np.linalg.eigh(s_a)
+    root_a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T                 # S_a^(1/2)
+    cross = np.sqrt(np.clip(np.linalg.eigvalsh(root_a @ s_b @ root_a), 0, None)).sum()
+    d2 = float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a) + np.trace(s_b) - 2 * cross)
+    return max(d2, 0.0)
+
+
+def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3, chunk: int = 1024) -> tuple[float, float]:
+    """Improved precision and recall (Kynkaanniemi et al. 2019, Sec. 3): each set's manifold is the
+    union of balls around its points with radius the distance to the point's k-th nearest neighbour
+    in the same set. Precision = the fraction of fake points inside the real manifold (quality);
+    recall = the fraction of real points inside the fake manifold (coverage). Distances are computed
+    ``chunk`` rows at a time, so n x n never has to fit in memory."""
+    real, fake = (np.asarray(f, dtype=np.float64) for f in (real, fake))
+    if real.ndim != 2 or fake.ndim != 2 or real.shape[1] != fake.shape[1]:
+        raise ValueError(f"precision_recall: expected feature sets (n, d) and (n', d), got shapes "
+                         f"{real.shape} and {fake.shape}")
+    if not 1 <= k < min(len(real), len(fake)):
+        raise ValueError(f"precision_recall: k must be in [1, {min(len(real), len(fake)) - 1}] for these "
+                         f"{len(real)} real and {len(fake)} fake points, got {k}")
+
+    def distances(x, y):  # (len(x), len(y)) Euclidean distances, by |x|^2 - 2 x.y + |y|^2
+        d2 = (x * x).sum(1)[:, None] - 2 * x @ y.T + (y * y).sum(1)[None, :]
+        return np.sqrt(np.clip(d2, 0, None))
+
+    def radii(x):  # each point's distance to its k-th nearest neighbour in x (itself is the 0th)
+        return np.concatenate([np.partition(distances(x[i:i + chunk], x), k, axis=1)[:, k]
+                               for i in range(0, len(x), chunk)])
+
+    def inside(points, centres, r):  # the fraction of points within some centre's ball
+        hits = [(distances(points[i:i + chunk], centres) <= r[None, :]).any(1) for i in range(0, len(points), chunk)]
+        return float(np.concatenate(hits).mean())
+
+    return inside(fake, real, radii(real)), inside(real, fake, radii(fake))
+
