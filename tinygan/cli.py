@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import sys
 from pathlib import Path
@@ -198,6 +199,67 @@ def cmd_list(args, parser) -> int:
     return 0
 
 
+def cmd_eval(args, parser) -> int:
+    """Score a run's samples with the classifier of its dataset; the real test set is the reference row."""
+    from .classifier import DATASETS as JUDGED
+    from .classifier import load_classifier, predict, scores
+    from .data import load_mnist
+    from .fileio import write_atomically
+    from .train import generate_numpy
+
+    if args.n < 2:
+        parser.error("-n must be >= 2")
+    try:
+        gan, meta = load_run(args.run_dir, args.device)
+    except (FileNotFoundError, ValueError) as e:
+        parser.error(str(e))
+    if meta["dataset"] not in JUDGED:
+        parser.error(f"{args.run_dir}: eval scores MNIST and Fashion-MNIST runs; this run trained on "
+                     f"{meta['dataset']!r} (2-D runs log their mode scores in metrics.jsonl)")
+    try:
+        net, clf_meta = load_classifier(meta["dataset"], args.data_dir)
+        test_x, _ = load_mnist(meta["dataset"], "test", args.data_dir)
+        train_x, _ = load_mnist(meta["dataset"], "train", args.data_dir)
+    except (FileNotFoundError, ValueError) as e:
+        parser.error(str(e))
+    rng = np.random.default_rng(args.seed)
+    n = min(args.n, len(test_x))
+    z = gan.sample_z(n, rng)
+    y = None
+    if gan.cfg.conditional:  # every class equally often
+        from .tensor import Tensor
+        y = Tensor(backend.to_device(np.arange(n) % gan.data.num_classes, gan.device))
+    samples = np.concatenate([generate_numpy(gan, z[i:i + SAMPLE_CHUNK], None if y is None else y[i:i + SAMPLE_CHUNK])
+                              for i in range(0, n, SAMPLE_CHUNK)])
+    reference = predict(net, test_x[:n])[1]  # the real test set's features
+    rows = {"generated": scores(net, samples, reference),
+            # the reference row: real training images scored the same way (train vs test)
+            "real (train images)": scores(net, train_x[rng.choice(len(train_x), n, replace=False)], reference)}
+    result = {"run": str(args.run_dir), "step": meta.get("step"), "samples": n, "seed": args.seed,
+              "classifier": {k: clf_meta.get(k) for k in ("dataset", "command", "test_accuracy")}, "scores": rows}
+    out = (Path(args.run_dir) if Path(args.run_dir).is_dir() else Path(args.run_dir).parent) / "eval.json"
+    write_atomically(out, lambda tmp: Path(tmp).write_text(json.dumps(result, indent=1)))
+    print(f"{meta['dataset']} classifier (test accuracy {100 * clf_meta['test_accuracy']:.2f}%), {n} samples:")
+    print("| | classes | KL to uniform | mean confidence | classifier-FID | precision | recall |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, r in rows.items():
+        print(f"| {name} | {r['classes_covered']} | {r['kl_to_uniform']:.3f} | {r['mean_confidence']:.3f} | "
+              f"{r['classifier_fid']:.2f} | {r['precision']:.3f} | {r['recall']:.3f} |")
+    print(f"written to {out}")
+    return 0
+
+
+def cmd_classifier(args, parser) -> int:
+    from .classifier import build_classifier
+
+    try:
+        _, meta = build_classifier(args.dataset, args.data_dir, epochs=args.epochs)
+    except (FileNotFoundError, ValueError) as e:
+        parser.error(str(e))
+    print(json.dumps(meta, indent=1))
+    return 0
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -245,6 +307,17 @@ def make_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     sub.add_parser("list", help="list variants and datasets")
+    e = sub.add_parser("eval", help="score an MNIST / Fashion-MNIST run with tinygan's classifier (eval.json)")
+    e.add_argument("run_dir", help="a run folder (or its checkpoint.npz)")
+    e.add_argument("-n", type=int, default=10000, help="samples to score (at most the 10,000 test images)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--data-dir", help="folder holding the .gz files")
+    e.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    c = sub.add_parser("classifier", help="(re)train the MNIST or Fashion-MNIST classifier that scores image "
+                       "GANs, and cache it")
+    c.add_argument("dataset", choices=["mnist", "fashion-mnist"])
+    c.add_argument("--epochs", type=_positive, default=3)
+    c.add_argument("--data-dir", help="folder holding the .gz files")
     return p
 
 
@@ -254,7 +327,8 @@ def main(argv=None) -> int:
     sub = parser._subparsers._group_actions[0].choices[args.command]
     if getattr(args, "device", "cpu") == "cuda" and not backend.cuda_is_available():
         sub.error(f"--device cuda: no usable GPU ({backend.INSTALL_HINT})")
-    return {"train": cmd_train, "sample": cmd_sample, "list": cmd_list}[args.command](args, sub)
+    return {"train": cmd_train, "sample": cmd_sample, "list": cmd_list,
+            "classifier": cmd_classifier, "eval": cmd_eval}[args.command](args, sub)
 
 
 if __name__ == "__main__":
