@@ -52,7 +52,7 @@ def worker(lib_name: str, workload: str, device: str, steps: int, warmup: int) -
     import numpy as np
 
     sys.path.insert(0, HERE)
-    from workloads import WORKLOADS, make_step, noise_shape
+    from workloads import inputs, make_step, noise_shape
 
     if lib_name == "torch":
         import torch as lib
@@ -73,13 +73,9 @@ def worker(lib_name: str, workload: str, device: str, steps: int, warmup: int) -
                 from tinygan import backend
                 backend.cupy().cuda.Device().synchronize()
 
-    rng = np.random.default_rng(0)
-    batch, zdim, shape = WORKLOADS[workload]
     graphed = lib_name == "tinygan-graph"
     step, _, _ = make_step(lib, workload, device, capturable=graphed)
-    real = lib.tensor(rng.uniform(-1, 1, (batch,) + shape).astype(np.float32), device=device)
-    draw = rng.standard_normal if zdim else (lambda size: rng.uniform(-1, 1, size))  # noise, or source images
-    zs = [lib.tensor(draw(noise_shape(workload)).astype(np.float32), device=device) for _ in range(4)]
+    real, zs = inputs(lib, workload, device, count=4)
     nodes = None
     if graphed:  # warm-up steps, then one capture; step(real, z) now copies z in and replays
         step = lib.cuda.GraphedStep(step, real, lib.zeros(*noise_shape(workload), device=device),

@@ -30,8 +30,7 @@ TIMED = ("matmul", "im2col", "col2im", "normalize", "normalize_backward", "leaky
 
 def worker(lib_name: str, workload: str, steps: int) -> dict:
     """In a child process: ms per step, and for tinygan the ms per step in each timed dispatch function."""
-    import numpy as np
-    from workloads import WORKLOADS, make_step, noise_shape
+    from workloads import inputs, make_step
 
     if lib_name == "torch":
         import torch as lib
@@ -52,12 +51,8 @@ def worker(lib_name: str, workload: str, steps: int) -> dict:
         for name in TIMED:  # the ops look their kernels up in dispatch at call time
             setattr(dispatch, name, timed(name, getattr(dispatch, name)))
     lib.manual_seed(0)
-    rng = np.random.default_rng(0)
-    batch, zdim, shape = WORKLOADS[workload]
     step, _, _ = make_step(lib, workload)
-    real = lib.tensor(rng.uniform(-1, 1, (batch,) + shape).astype(np.float32))
-    z = lib.tensor((rng.standard_normal if zdim else (lambda s: rng.uniform(-1, 1, s)))(
-        noise_shape(workload)).astype(np.float32))
+    real, (z,) = inputs(lib, workload)
     for _ in range(2):
         step(real, z)
     if lib_name != "torch":

@@ -162,6 +162,18 @@ def noise_shape(name: str) -> tuple:
     return (batch, zdim, 1, 1) if name == "dcgan64" else (batch, zdim)
 
 
+def inputs(lib, name: str, device: str = "cpu", count: int = 1, seed: int = 0):
+    """(a real batch, [count of G's inputs]) as float32 tensors: images in [-1, 1], and N(0, 1) noise or,
+    for the image-to-image workloads, source images in [-1, 1]."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    batch, zdim, shape = WORKLOADS[name]
+    real = lib.tensor(rng.uniform(-1, 1, (batch,) + shape).astype(np.float32), device=device)
+    draw = rng.standard_normal if zdim else (lambda size: rng.uniform(-1, 1, size))
+    return real, [lib.tensor(draw(noise_shape(name)).astype(np.float32), device=device) for _ in range(count)]
+
+
 def d_output_shape(name: str) -> tuple:
     batch = WORKLOADS[name][0]
     return (batch,) + PATCH if name in IMAGE_TO_IMAGE else (batch, 1)

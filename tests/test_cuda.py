@@ -14,14 +14,11 @@ import tinygan
 from tinygan import backend
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks"))
-from workloads import WORKLOADS, make_step, noise_shape
+from workloads import inputs, make_step, noise_shape
 
 
 def _inputs(workload: str, device: str, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    batch, _, shape = WORKLOADS[workload]
-    real = tinygan.tensor(rng.uniform(-1, 1, (batch,) + shape).astype(np.float32), device=device)
-    z = tinygan.tensor(rng.standard_normal(noise_shape(workload)).astype(np.float32), device=device)
+    real, (z,) = inputs(tinygan, workload, device, seed=seed)
     return real, z
 
 

@@ -26,6 +26,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .data import load_mnist
 from .factories import manual_seed
 from .fileio import write_atomically
+from .metrics import class_coverage, frechet_distance, kl_to_uniform, precision_recall
 from .nn import functional as F
 from .tensor import Tensor, no_grad
 from .train import lr_factor, set_lr_factor
@@ -141,8 +142,6 @@ def scores(net: Classifier, images: np.ndarray, reference_features: np.ndarray, 
     """The classifier-based scores of ``images`` (tinygan.metrics): classes covered, the class histogram,
     its KL to uniform, the mean confidence (the mean of the top class probability), classifier-FID and
     precision / recall against ``reference_features`` (the real test set's)."""
-    from .metrics import class_coverage, frechet_distance, kl_to_uniform, precision_recall
-
     probs, feats = predict(net, images)
     labels = probs.argmax(1)
     covered, hist = class_coverage(labels, probs.shape[1])

@@ -131,6 +131,20 @@ def load_run(run_dir: str, device: str = "cpu"):
 SAMPLE_CHUNK = 1024  # samples generated at once, so that G's activations stay small whatever -n is
 
 
+def generate(gan, z, labels: np.ndarray | None = None) -> np.ndarray:
+    """G's samples for the noise z (and class labels, for conditional runs) as one float32 array,
+    made SAMPLE_CHUNK at a time."""
+    from .tensor import Tensor
+    from .train import generate_numpy
+
+    y = None if labels is None else Tensor(backend.to_device(labels, gan.device))
+    out = np.empty((len(z), *gan.data.shape), np.float32)
+    for i in range(0, len(z), SAMPLE_CHUNK):
+        part = slice(i, i + SAMPLE_CHUNK)
+        out[part] = generate_numpy(gan, z[part], None if y is None else y[part])
+    return out
+
+
 def _memory_bytes() -> int | None:
     """The machine's physical memory, where the OS reports it."""
     try:
@@ -141,8 +155,6 @@ def _memory_bytes() -> int | None:
 
 def cmd_sample(args, parser) -> int:
     from . import viz
-    from .tensor import Tensor
-    from .train import generate_numpy
 
     if args.n < 1:
         parser.error("-n must be >= 1")
@@ -164,19 +176,15 @@ def cmd_sample(args, parser) -> int:
         parser.error(f"-n {args.n}: the samples and their noise need {need / 2**30:.3g} GiB, more than this "
                      f"machine's {memory / 2**30:.3g} GiB of memory")
     rng = np.random.default_rng(args.seed)
-    z, y = gan.sample_z(args.n, rng), None
+    z, labels = gan.sample_z(args.n, rng), None
     if gan.cfg.conditional:
         k = gan.data.num_classes
         if args.label is not None and not 0 <= args.label < k:
             parser.error(f"--label {args.label}: expected a class in 0..{k - 1}")
         labels = np.full(args.n, args.label) if args.label is not None else rng.integers(0, k, args.n)
-        y = Tensor(backend.to_device(labels, gan.device))
     elif args.label is not None:
         parser.error(f"--label: the {meta['variant']} run is not conditional")
-    samples = np.empty((args.n, *shape), np.float32)
-    for i in range(0, args.n, SAMPLE_CHUNK):
-        part = slice(i, i + SAMPLE_CHUNK)
-        samples[part] = generate_numpy(gan, z[part], None if y is None else y[part])
+    samples = generate(gan, z, labels)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".npy":
         np.save(out, samples)
@@ -205,7 +213,6 @@ def cmd_eval(args, parser) -> int:
     from .classifier import load_classifier, predict, scores
     from .data import load_mnist
     from .fileio import write_atomically
-    from .train import generate_numpy
 
     if args.n < 2:
         parser.error("-n must be >= 2")
@@ -224,13 +231,8 @@ def cmd_eval(args, parser) -> int:
         parser.error(str(e))
     rng = np.random.default_rng(args.seed)
     n = min(args.n, len(test_x))
-    z = gan.sample_z(n, rng)
-    y = None
-    if gan.cfg.conditional:  # every class equally often
-        from .tensor import Tensor
-        y = Tensor(backend.to_device(np.arange(n) % gan.data.num_classes, gan.device))
-    samples = np.concatenate([generate_numpy(gan, z[i:i + SAMPLE_CHUNK], None if y is None else y[i:i + SAMPLE_CHUNK])
-                              for i in range(0, n, SAMPLE_CHUNK)])
+    labels = np.arange(n) % gan.data.num_classes if gan.cfg.conditional else None  # every class equally often
+    samples = generate(gan, gan.sample_z(n, rng), labels)
     reference = predict(net, test_x[:n])[1]  # the real test set's features
     rows = {"generated": scores(net, samples, reference),
             # the reference row: real training images scored the same way (train vs test)

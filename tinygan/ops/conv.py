@@ -19,7 +19,7 @@ from __future__ import annotations
 from .. import backend
 from ..tensor import Function, Tensor
 from . import dispatch
-from .dispatch import conv_output_hw, conv_output_size
+from .dispatch import conv_output_hw, conv_output_size  # noqa: F401  (conv_output_size: public here too)
 from .shape import pad
 
 
@@ -194,8 +194,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     if isinstance(padding, str):
         input, padding = _padding_string(input, weight, padding, stride, dilation)
     padding = _pair("conv2d", "padding", padding, 0)
-    size = tuple(conv_output_size(s, k, *g) for s, k, *g in
-                 zip(input.shape[2:], weight.shape[2:], stride, padding, dilation))
+    size = conv_output_hw(input.shape, weight.shape[2:], stride, padding, dilation)
     _output("conv2d", input, weight, size)
     return Conv2d.apply(input, weight, *([] if bias is None else [bias]), stride=stride, padding=padding,
                         dilation=dilation)

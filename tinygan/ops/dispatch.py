@@ -125,8 +125,8 @@ def norm_mode(x, axes: tuple) -> str | None:
     return None
 
 
-def _kernels(x):
-    """The kernel module for x's device: kernels/<family>.py on the GPU, kernels/cpu_numba.py on the CPU."""
+def _norm_kernels(x):
+    """The normalization kernels for x's device: kernels/norm.py on the GPU, kernels/cpu_numba.py on the CPU."""
     if backend.is_cupy_array(x):
         from ..kernels import norm
         return norm
@@ -140,7 +140,7 @@ def normalize(x, gamma, beta, axes: tuple, eps: float):
     kept = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
     mode = norm_mode(x, axes)
     if mode is not None:  # one parallel pass for the statistics and one for y (a kernel on either device)
-        y, mean, rstd = _kernels(x).norm_forward(x, gamma, beta, eps=eps, mode=mode)
+        y, mean, rstd = _norm_kernels(x).norm_forward(x, gamma, beta, eps=eps, mode=mode)
         mean, rstd = mean.reshape(kept), rstd.reshape(kept)
         return y, mean, 1 / (rstd * rstd) - eps, rstd
     xp = backend.xp_of(x)  # the definition, as array code: layer norm's axes, float16, ...
@@ -161,7 +161,7 @@ def normalize_backward(g, x, mean, rstd, gamma, axes: tuple):
     dgamma = sum(g * x_hat), dbeta = sum(g) over every dim but the channel."""
     mode = norm_mode(x, axes)
     if mode is not None:
-        return _kernels(x).norm_backward(g, x, mean, rstd, gamma, mode=mode)
+        return _norm_kernels(x).norm_backward(g, x, mean, rstd, gamma, mode=mode)
     x_hat = (x - mean) * rstd
     shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
     h = g if gamma is None else g * gamma.reshape(shape)
