@@ -9,8 +9,8 @@
     python benchmarks/mixtures.py --jobs 2                 # two runs at a time (one BLAS thread each)
 
 Each run is one ``python -m tinygan train`` command (printed before it starts) writing into
-``runs/mixtures/<table>/CONFIG-DATASET-SEED/``; a run whose folder already holds its final
-checkpoint is read back instead of trained again, and an interrupted one is resumed. Scores are
+``runs/mixtures/<table>/CONFIG-DATASET-SEED/``; a finished run is read back instead of trained
+again, and an interrupted one is resumed (benchmarks/runs.py). Scores are
 the VEEGAN / PacGAN protocol of ``tinygan/metrics.py`` on 2500 samples (modes captured, % high
 quality, reverse KL of the mode histogram to uniform), read from the run's ``metrics.jsonl`` at
 every ``--score-every`` steps and at the last step. The table gives mean +- standard error
@@ -19,20 +19,17 @@ over seeds, and for ``--paper`` the paper's own numbers beside ours.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
-import shutil
 import statistics
-import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from machine import bench_env, blas_kernel
+from runs import train_or_read
 
 
 @dataclass(frozen=True)
@@ -122,52 +119,25 @@ TABLES = {  # name: (configurations, default datasets)
 }
 
 
-def command(cfg: Config, dataset: str, seed: int, steps: int | None, score_every: int | None,
-            out: Path) -> list[str]:
+def command(cfg: Config, dataset: str, seed: int, steps: int | None, score_every: int | None) -> list[str]:
+    """The arguments after ``python -m tinygan train`` of one run."""
     args = list(cfg.args)
     if cfg.batch_per_pack:  # PacGAN's batch counts packed D inputs: m samples each
         i = args.index("--batch-size")
         args[i + 1] = str(int(args[i + 1]) * int(args[args.index("--pack") + 1]))
-    cmd = [sys.executable, "-m", "tinygan", "train", *args, "--dataset", dataset, "--seed", str(seed),
-           "--out", str(out), "--no-progress"]
+    args += ["--dataset", dataset, "--seed", str(seed)]
     if steps:
-        cmd += ["--steps", str(steps)]
+        args += ["--steps", str(steps)]
     if score_every:
-        cmd += ["--sample-every", str(score_every), "--checkpoint-every", str(score_every)]
-    return cmd
-
-
-def _rows(out: Path) -> list[dict]:
-    path = out / "metrics.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+        args += ["--sample-every", str(score_every), "--checkpoint-every", str(score_every)]
+    return args
 
 
 def run_one(job) -> dict:
     """Train one configuration (or read back a finished run); its scored rows and wall time."""
     name, cfg, dataset, seed, steps, score_every, root = job
-    out = root / f"{name}-{dataset}-{seed}"
-    cmd = command(cfg, dataset, seed, steps, score_every, out)
-    done = out / "done.json"
-    started = out / "command.json"  # the command a run in this folder was started with
-    if done.exists() and json.loads(done.read_text())["command"] == cmd[1:]:
-        result = json.loads(done.read_text())
-    else:
-        if started.exists() and json.loads(started.read_text()) == cmd[1:] and (out / "checkpoint.npz").exists():
-            cmd.append("--resume")  # the same run, interrupted: go on from its last checkpoint
-        elif out.exists():  # another command's run (or one of unknown origin): start afresh
-            shutil.rmtree(out)
-        out.mkdir(parents=True, exist_ok=True)
-        started.write_text(json.dumps(cmd[1:]))
-        print("$ python " + " ".join(cmd[1:]), flush=True)
-        env = bench_env(threads=1)  # one core per run, and NumPy's fastest BLAS kernel (benchmarks/machine.py)
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-        if proc.returncode != 0:
-            return {"name": name, "dataset": dataset, "seed": seed, "error": proc.stderr[-800:]}
-        cmd = [c for c in cmd if c != "--resume"]
-        result = {"command": cmd[1:], "seconds": time.perf_counter() - start,
-                  "scores": [r for r in _rows(out) if "modes_captured" in r]}
-        done.write_text(json.dumps(result))
+    result = train_or_read(command(cfg, dataset, seed, steps, score_every), root / f"{name}-{dataset}-{seed}",
+                           scored="modes_captured")
     return {"name": name, "dataset": dataset, "seed": seed, **result}
 
 

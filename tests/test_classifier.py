@@ -76,14 +76,53 @@ def test_scores_of_real_images_beat_one_repeated_image():
     """Real images score near the reference (the test set); one image repeated covers 1 class, far away."""
     x, _ = _mnist_or_skip()
     net = C.Classifier()  # untrained: its features still tell the two sets apart
-    reference = C.predict(net, x[:500])[1]
-    real = C.scores(net, x[500:1000], reference)
-    repeated = C.scores(net, np.repeat(x[:1], 500, axis=0), reference)
+    judge = C.Judge(net, C.predict(net, x[:500])[1])
+    real = judge(x[500:1000])
+    repeated = judge(np.repeat(x[:1], 500, axis=0))
     assert repeated["classes_covered"] == 1 and repeated["kl_to_uniform"] == pytest.approx(np.log(10))
     assert repeated["classifier_fid"] > 20 * real["classifier_fid"]
     assert real["recall"] > 0.5 and repeated["recall"] < 0.05
     assert set(real) == {"n", "classes_covered", "class_histogram", "kl_to_uniform", "mean_confidence",
                          "classifier_fid", "precision", "recall"}
+    assert "precision" not in judge(x[500:1000], manifold=False)
+
+
+@pytest.fixture(scope="module")
+def two_class_judge():
+    """A judge whose classifier tells tiny_images' two classes apart, with its test images and labels."""
+    x, y = tiny_images(256)
+    net = C.train_classifier(x, y, epochs=2, batch_size=32, progress=False)
+    xt, yt = tiny_images(400, seed=1)
+    return C.Judge(net, C.predict(net, xt[:200])[1]), xt[200:], yt[200:]
+
+
+def test_requested_labels_and_codes_are_scored_and_shuffling_breaks_them(two_class_judge):
+    judge, x, y = two_class_judge
+    honest = judge(x, requested=y, codes=1 - y)       # a code that is the class, relabelled
+    assert honest["label_accuracy"] >= 0.95 and honest["code_purity"] >= 0.95
+    shuffled = np.random.default_rng(0).permutation(y)
+    broken = judge(x, requested=shuffled, codes=shuffled)
+    assert broken["label_accuracy"] < 0.7 and broken["code_purity"] < 0.7   # chance is 0.5 for two classes
+
+
+def test_stacked_images_are_judged_channel_by_channel(two_class_judge):
+    """Stacked MNIST: each channel labelled on its own, the triple is the mode (of 1000)."""
+    judge, x, y = two_class_judge
+    stacked = C.Judge(judge.net, None)
+    rng = np.random.default_rng(0)
+    index = rng.integers(0, len(x), (600, 3))
+    images = x[index, 0]                                               # (600, 3, 28, 28)
+    scored = stacked(images)
+    assert scored["n"] == 600 and scored["modes_covered"] == 8         # 2 classes per channel: 2^3 modes
+    expected = np.bincount(y[index] @ np.array([100, 10, 1]), minlength=1000)
+    assert scored["kl_to_uniform"] == pytest.approx(C.kl_to_uniform(expected), abs=0.05)
+    first, second = x[y == 0][0, 0], x[y == 1][0, 0]
+    two = np.stack([np.stack([first, first, second]), np.stack([second, second, first])] * 25)  # modes 001, 110
+    assert stacked(two)["modes_covered"] == 2 and stacked(two)["kl_to_uniform"] == pytest.approx(np.log(500))
+    one = stacked(np.repeat(images[:1], 50, axis=0))
+    assert one["modes_covered"] == 1 and one["kl_to_uniform"] == pytest.approx(np.log(1000))
+    with pytest.raises(ValueError, match=r"Stacked MNIST.*\(N, 3, 28, 28\)"):
+        stacked(x[:10])
 
 
 def test_eval_writes_eval_json_beside_the_run(tmp_path, monkeypatch, capsys):
@@ -92,7 +131,7 @@ def test_eval_writes_eval_json_beside_the_run(tmp_path, monkeypatch, capsys):
     assert main(["train", "dcgan", "--dataset", "mnist", "--steps", "2", "--batch-size", "16", "--out", str(run),
                  "--no-progress"]) == 0
     meta = {"dataset": "mnist", "command": "(an untrained net, for the test)", "test_accuracy": 0.1}
-    monkeypatch.setattr(C, "load_classifier", lambda dataset, data_dir=None: (C.Classifier(), meta))
+    monkeypatch.setattr(C, "load_classifier", lambda dataset, data_dir=None, progress=True: (C.Classifier(), meta))
     assert main(["eval", str(run), "-n", "300"]) == 0
     result = json.loads((run / "eval.json").read_text())
     generated, real = result["scores"]["generated"], result["scores"]["real (train images)"]
@@ -104,3 +143,24 @@ def test_eval_writes_eval_json_beside_the_run(tmp_path, monkeypatch, capsys):
         main(["train", "gan", "--steps", "2", "--out", str(tmp_path / "points"), "--no-progress"])
         main(["eval", str(tmp_path / "points")])
     assert e.value.code == 2
+
+
+def test_eval_of_conditional_and_stacked_runs(tmp_path, monkeypatch, capsys):
+    """A cGAN run is scored on the labels it was asked for; a Stacked MNIST run by its 1000 modes, with
+    real stacked images as the reference row."""
+    _mnist_or_skip()
+    meta = {"dataset": "mnist", "command": "(an untrained net, for the test)", "test_accuracy": 0.1}
+    monkeypatch.setattr(C, "load_classifier", lambda dataset, data_dir=None, progress=True: (C.Classifier(), meta))
+    for variant, dataset in (("cgan", "mnist"), ("dcgan", "stacked-mnist")):
+        run = tmp_path / variant
+        assert main(["train", variant, "--dataset", dataset, "--steps", "2", "--batch-size", "16", "--out", str(run),
+                     "--no-progress"]) == 0
+        assert main(["eval", str(run), "-n", "200"]) == 0
+        scores = json.loads((run / "eval.json").read_text())["scores"]
+        out = capsys.readouterr().out
+        if variant == "cgan":
+            assert 0 <= scores["generated"]["label_accuracy"] <= 1 and "requested label" in out
+        else:
+            generated, real = scores["generated"], scores["real (train images)"]
+            assert set(generated) == {"n", "modes_covered", "kl_to_uniform", "mean_confidence"}
+            assert real["n"] == 200 and "modes (of 1000)" in out

@@ -177,13 +177,30 @@ def test_real_mnist_test_split():
 def test_get_dataset(tmp_path, no_env):
     ds = get_dataset("grid25", rng=np.random.default_rng(0), n=500)
     assert ds.x.shape == (500, 2) and ds.y is None and ds.kind == "points" and ds.num_classes is None
-    assert set(data.DATASETS) == {"ring8", "grid25", "gaussian1d", "mnist", "fashion-mnist"}
+    assert set(data.DATASETS) == {"ring8", "grid25", "gaussian1d", "mnist", "fashion-mnist", "stacked-mnist"}
     write_split(tmp_path / "mnist", files=TRAIN, n=5)
     img = get_dataset("mnist", data_dir=tmp_path, n=4)
     assert img.x.shape == (4, 1, 28, 28) and img.y.shape == (4,) and img.kind == "images"
     assert img.num_classes == 10
     with pytest.raises(ValueError, match="ring8"):
         get_dataset("cifar10")
+
+
+def test_stacked_mnist_stacks_three_independent_digits_and_labels_their_mode(tmp_path, no_env):
+    pixels = write_split(tmp_path / "mnist", files=TRAIN, n=10)         # digit i has label i
+    ds = get_dataset("stacked-mnist", data_dir=tmp_path, n=2000, rng=np.random.default_rng(0))
+    assert ds.x.shape == (2000, 3, 28, 28) and len(ds) == 2000 and ds.kind == "images" and ds.num_classes == 1000
+    idx = np.array([5, 0, 1999])
+    batch = ds.x[idx]
+    assert batch.shape == (3, 3, 28, 28) and batch.dtype == np.float32
+    for image, mode in zip(batch, ds.y[idx]):  # each channel is the digit its mode names, scaled to [-1, 1]
+        for channel, digit in zip(image, (mode // 100, mode // 10 % 10, mode % 10)):
+            np.testing.assert_allclose(channel, (pixels[digit, 0] - 127.5) / 127.5, rtol=1e-6)
+    counts = np.bincount(ds.y, minlength=1000)                        # independent, uniform digits
+    assert counts.sum() == 2000 and (counts > 0).sum() > 800
+    assert np.abs(np.bincount(ds.y // 100, minlength=10) / 2000 - 0.1).max() < 0.03
+    again = get_dataset("stacked-mnist", data_dir=tmp_path, n=2000, rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(again.y, ds.y)                      # seeded
 
 
 # ---------------------------------------------------------------- batching

@@ -9,8 +9,10 @@ import pytest
 from tinygan.metrics import (
     ModeScores,
     class_coverage,
+    cluster_purity,
     frechet_distance,
     kl_to_uniform,
+    label_accuracy,
     mode_scores,
     precision_recall,
 )
@@ -91,6 +93,28 @@ def test_kl_to_uniform_and_class_coverage():
             kl_to_uniform(bad)
     with pytest.raises(ValueError, match=r"class_coverage.*\[0, 3\)"):
         class_coverage(np.array([0, 3]), 3)
+
+
+def test_label_accuracy_is_broken_by_shuffled_labels():
+    rng = np.random.default_rng(0)
+    requested = np.arange(1000) % 10
+    assert label_accuracy(requested, requested) == 1.0
+    assert label_accuracy(rng.permutation(requested), requested) < 0.2  # labels shuffled: chance, 0.1
+    assert label_accuracy(np.array([1, 2, 3, 4]), np.array([1, 2, 0, 0])) == 0.5
+    with pytest.raises(ValueError, match="label_accuracy"):
+        label_accuracy(np.array([1, 2]), np.array([1, 2, 3]))
+
+
+def test_cluster_purity_finds_the_permutation_and_does_not_reward_collapse():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 5000)
+    assert cluster_purity(rng.permutation(10)[labels], labels) == 1.0   # the code is the class, relabelled
+    assert cluster_purity(rng.integers(0, 10, 5000), labels) < 0.15      # a code that ignores the class
+    assert cluster_purity(rng.integers(0, 10, 5000), np.zeros(5000, int)) < 0.15  # G draws one class for all codes
+    # by hand: code 0 holds classes (1, 1, 0), code 1 holds (1, 0): best one-to-one is 0 -> 1, 1 -> 0: 3 of 5
+    assert cluster_purity(np.array([0, 0, 0, 1, 1]), np.array([1, 1, 0, 1, 0])) == pytest.approx(0.6)
+    with pytest.raises(ValueError, match="cluster_purity"):
+        cluster_purity(np.array([0, -1]), np.array([0, 1]))
 
 
 def test_frechet_distance_known_answers():

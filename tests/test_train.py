@@ -198,7 +198,7 @@ def test_critic_map_works_with_minibatch_discrimination_and_packing():
 
 
 def test_lr_decay_is_linear_to_zero_over_the_last_fraction_and_resumes_exactly(ring, tmp_path):
-    from tinygan.train import lr_factor
+    from tinygan.optim import lr_factor
     assert [lr_factor(s, 10, 0.5) for s in (0, 4, 5, 6, 9)] == [1.0, 1.0, 1.0, 0.8, 0.2]
     assert lr_factor(9, 10, 0.0) == 1.0
     cfg = {"steps": 6, "batch_size": 32, "log_every": 1, "sample_every": 100, "checkpoint_every": 5,
@@ -236,3 +236,33 @@ def test_fields_left_at_none_take_their_data_kinds_values():
     assert points.G.body[0].in_features == 2
     explicit = cls(config_from(cls.Config, {"z_dim": 5, "lr_d": 0.0}), DataInfo("points", (2,), None))
     assert (explicit.cfg.z_dim, explicit.cfg.lr_d, explicit.cfg.lr_g) == (5, 0.0, 5e-4)  # 0 is a value
+
+
+def test_eval_every_logs_the_classifiers_scores_and_plots_them(tmp_path, monkeypatch):
+    """--eval-every: the classifier's scores land in metrics.jsonl at every N steps and in losses.png."""
+    import tinygan.classifier as C
+    rng = np.random.default_rng(0)
+    images = Dataset("mnist", rng.uniform(-1, 1, (64, 1, 28, 28)).astype(np.float32), rng.integers(0, 10, 64),
+                     "images", 10)
+    net = C.Classifier()
+    reference = C.predict(net, rng.uniform(-1, 1, (50, 1, 28, 28)).astype(np.float32))[1]
+    monkeypatch.setattr(C.Judge, "load", classmethod(lambda cls, *a, **k: cls(net, reference)))
+    tinygan.manual_seed(0)
+    gan = get_variant("dcgan")(get_variant("dcgan").Config(), DataInfo("images", (1, 28, 28), 10))
+    out = tmp_path / "run"
+    rows = train(gan, images, TrainConfig(**{**SMALL, "out": str(out), "batch_size": 16, "log_every": 3,
+                                              "eval_every": 2, "eval_samples": 40}))
+    scored = [r["step"] for r in rows if "classifier_fid" in r]
+    assert scored == [2, 4] and all(r["classes_covered"] >= 1 for r in rows if "classifier_fid" in r)
+    assert [r["step"] for r in rows] == [2, 3, 4]  # a row at each scored step, beside the logged ones
+    plain = tmp_path / "plain"
+    train(gan, images, TrainConfig(**{**SMALL, "out": str(plain), "batch_size": 16}))
+    from PIL import Image
+    with Image.open(out / "losses.png") as a, Image.open(plain / "losses.png") as b:
+        assert a.width > b.width  # the scores' panel beside the losses
+
+
+def test_eval_every_on_points_is_a_clear_error(ring, tmp_path):
+    with pytest.raises(RunError, match="--eval-every.*ring8"):
+        train(_gan(ring), ring, TrainConfig(**{**SMALL, "out": str(tmp_path / "run"), "eval_every": 2}))
+    assert not (tmp_path / "run" / "metrics.jsonl").exists()

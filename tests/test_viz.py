@@ -46,6 +46,18 @@ def test_save_loss_curves(tmp_path):
         viz.save_loss_curves({"d_loss": [1.0, 2.0]}, [0, 1, 2], tmp_path / "bad.png")
 
 
+def test_save_loss_curves_with_a_scores_panel(tmp_path):
+    steps = list(range(10, 110, 10))
+    history = {"d_loss": list(np.linspace(1, 0, 10))}
+    plain = viz.save_loss_curves(history, steps, tmp_path / "plain.png")
+    scored = viz.save_loss_curves(history, steps, tmp_path / "scored.png",
+                                  scores={"classifier_fid": ([50, 100], [300.0, 120.0]), "classes_covered": ([50, 100], [7, 10])})
+    with Image.open(plain) as a, Image.open(scored) as b:
+        assert b.width > a.width  # the scores' column beside the losses
+    with pytest.raises(ValueError, match=r"scores\['classifier_fid'\]"):
+        viz.save_loss_curves(history, steps, tmp_path / "bad.png", scores={"classifier_fid": ([50, 100], [1.0])})
+
+
 def test_moving_average():
     assert np.allclose(viz._moving_average(np.array([1.0, 3.0, 5.0, 7.0]), 2), [1, 2, 4, 6])
 

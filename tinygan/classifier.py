@@ -6,6 +6,7 @@ features a Frechet distance and precision / recall. The classifier is tinygan's 
 
     net = load_classifier("mnist")   # from the cache, or trained now (a few minutes on 2 CPU cores)
     logits, features = net(x), net.features(x)   # x (N, 1, 28, 28) in [-1, 1]; features (N, 128)
+    judge = Judge.load("mnist"); judge(images)   # every score of a run's samples (also Stacked MNIST's)
 
 Its weights are cached as ``$XDG_CACHE_HOME/tinygan/classifiers/<dataset>.npz`` (default
 ``~/.cache/tinygan/...``; ``$TINYGAN_CLASSIFIERS`` overrides the folder), written atomically with the
@@ -26,10 +27,17 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .data import load_mnist
 from .factories import manual_seed
 from .fileio import write_atomically
-from .metrics import class_coverage, frechet_distance, kl_to_uniform, precision_recall
+from .metrics import (
+    class_coverage,
+    cluster_purity,
+    frechet_distance,
+    kl_to_uniform,
+    label_accuracy,
+    precision_recall,
+)
 from .nn import functional as F
+from .optim import lr_factor, set_lr_factor
 from .tensor import Tensor, no_grad
-from .train import lr_factor, set_lr_factor
 
 DATASETS = ("mnist", "fashion-mnist")
 FEATURES = 128  # the penultimate layer's width: the features of the Frechet distance and precision / recall
@@ -138,15 +146,66 @@ def load_classifier(dataset: str, data_dir=None, progress: bool = True) -> tuple
     return net, meta
 
 
-def scores(net: Classifier, images: np.ndarray, reference_features: np.ndarray, k: int = 3) -> dict:
-    """The classifier-based scores of ``images`` (tinygan.metrics): classes covered, the class histogram,
-    its KL to uniform, the mean confidence (the mean of the top class probability), classifier-FID and
-    precision / recall against ``reference_features`` (the real test set's)."""
-    probs, feats = predict(net, images)
-    labels = probs.argmax(1)
-    covered, hist = class_coverage(labels, probs.shape[1])
-    precision, recall = precision_recall(reference_features, feats, k=k)
-    return {"n": len(images), "classes_covered": covered, "class_histogram": [round(float(h), 4) for h in hist],
-            "kl_to_uniform": kl_to_uniform(np.bincount(labels, minlength=probs.shape[1])),
-            "mean_confidence": float(probs.max(1).mean()), "classifier_fid": frechet_distance(feats, reference_features),
-            "precision": precision, "recall": recall}
+JUDGED = {"mnist": "mnist", "fashion-mnist": "fashion-mnist", "stacked-mnist": "mnist"}  # run's data -> classifier
+STACKED_SAMPLES = 26_000  # Stacked MNIST's protocol (VEEGAN Sec. 5.2; PacGAN Table 2)
+
+
+class Judge:
+    """Scores a run's samples with its dataset's classifier, against the real test set::
+
+        judge = Judge.load("mnist")    # the cached classifier (trained first if absent), and the
+                                        # features of the first n test images (the reference)
+        judge(images)                  # the class histogram, KL, confidence, classifier-FID, precision / recall
+        judge(images, requested=y)     # + label_accuracy: a conditional G asked for classes y
+        judge(images, codes=c)         # + code_purity: InfoGAN's categorical code against the classes
+
+    Stacked MNIST images (N, 3, 28, 28) are judged channel by channel by the MNIST classifier: the
+    digit triple is the mode, one of 1000, and the scores are the modes covered and the KL of the
+    mode histogram to uniform (Srivastava et al. 2017, Sec. 5.2; Lin et al. 2018, Table 2)."""
+
+    def __init__(self, net: Classifier, reference: np.ndarray | None, meta: dict | None = None):
+        """``net`` and the features of real test images (None for Stacked MNIST, judged by modes only)."""
+        self.net, self.reference, self.meta = net, reference, meta or {}
+
+    @classmethod
+    def load(cls, dataset: str, data_dir=None, n: int = 10_000, progress: bool = True) -> Judge:
+        """The judge of ``dataset``'s runs: its cached classifier (trained first if absent) and the
+        features of its first n test images."""
+        if dataset not in JUDGED:
+            raise ValueError(f"Judge: no classifier scores {dataset!r} runs; expected one of {', '.join(JUDGED)}")
+        net, meta = load_classifier(JUDGED[dataset], data_dir, progress=progress)
+        if dataset == "stacked-mnist":
+            return cls(net, None, meta)
+        test_x, _ = load_mnist(dataset, "test", data_dir)
+        return cls(net, predict(net, test_x[:n])[1], meta)
+
+    def __call__(self, images: np.ndarray, requested: np.ndarray | None = None, codes: np.ndarray | None = None,
+                 manifold: bool = True, k: int = 3) -> dict:
+        """The scores of ``images``; precision / recall (k-NN manifolds) only with ``manifold``."""
+        if self.reference is None:
+            return self.stacked(images)
+        probs, feats = predict(self.net, images)
+        labels = probs.argmax(1)
+        covered, hist = class_coverage(labels, probs.shape[1])
+        result = {"n": len(images), "classes_covered": covered, "class_histogram": [round(float(h), 4) for h in hist],
+                  "kl_to_uniform": kl_to_uniform(np.bincount(labels, minlength=probs.shape[1])),
+                  "mean_confidence": float(probs.max(1).mean()),
+                  "classifier_fid": frechet_distance(feats, self.reference)}
+        if manifold:
+            result["precision"], result["recall"] = precision_recall(self.reference, feats, k=k)
+        if requested is not None:
+            result["label_accuracy"] = label_accuracy(labels, requested)
+        if codes is not None:
+            result["code_purity"] = cluster_purity(codes, labels)
+        return result
+
+    def stacked(self, images: np.ndarray) -> dict:
+        """Stacked MNIST's scores: each channel labelled as a digit, the triple as the mode in 0..999."""
+        n, c = images.shape[:2]
+        if images.shape[1:] != (3, 28, 28):
+            raise ValueError(f"Judge: Stacked MNIST images have shape (N, 3, 28, 28), got {images.shape}")
+        probs, _ = predict(self.net, images.reshape(n * c, 1, 28, 28))   # image-major: R, G, B of image 0, ...
+        modes = probs.argmax(1).reshape(n, c) @ np.array([100, 10, 1])   # (N,) in 0..999
+        covered, _ = class_coverage(modes, 1000)
+        return {"n": n, "modes_covered": covered, "kl_to_uniform": kl_to_uniform(np.bincount(modes, minlength=1000)),
+                "mean_confidence": float(probs.max(1).mean())}

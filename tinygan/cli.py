@@ -1,4 +1,4 @@
-"""The command line: ``python -m tinygan train|sample|list`` (also installed as ``tinygan``).
+"""The command line: ``python -m tinygan train|sample|list|eval|classifier`` (also installed as ``tinygan``).
 
     python -m tinygan train                          # the main job: gan on ring8, under a minute
     python -m tinygan train wgan_gp --dataset grid25 --steps 20000 --out runs/wgan_gp
@@ -6,7 +6,9 @@
     python -m tinygan train gan --pack 4 --set hidden=128   # any Config field with --set
     python -m tinygan train dcgan --out runs/dcgan --resume  # continue from runs/dcgan/checkpoint.npz
     python -m tinygan train dcgan --out runs/dcgan --overwrite  # start over, replacing that run
+    python -m tinygan train dcgan --dataset mnist --eval-every 250   # classifier-FID and classes as it trains
     python -m tinygan sample runs/dcgan -n 64 --out digits.png
+    python -m tinygan eval runs/dcgan-mnist           # the classifier's scores of 10,000 samples (eval.json)
     python -m tinygan list
 """
 from __future__ import annotations
@@ -67,6 +69,7 @@ def build_config(variant_cls, args, parser) -> object:
 
 
 def cmd_train(args, parser) -> int:
+    from .classifier import STACKED_SAMPLES
     from .train import CHECKPOINT, RunError, TrainConfig, TrainingDiverged, train
 
     name = args.variant
@@ -89,7 +92,8 @@ def cmd_train(args, parser) -> int:
                        seed=args.seed, out=args.out or os.path.join("runs", f"{name}-{dataset}"), device=args.device,
                        sample_every=period, checkpoint_every=args.checkpoint_every or period,
                        lr_decay=run.lr_decay if args.lr_decay is None else args.lr_decay,
-                       progress=not args.no_progress)
+                       progress=not args.no_progress, eval_every=args.eval_every or 0, data_dir=args.data_dir,
+                       eval_samples=args.eval_samples or (STACKED_SAMPLES if dataset == "stacked-mnist" else 5000))
     if not 0.0 <= tcfg.lr_decay <= 1.0:
         parser.error(f"--lr-decay {tcfg.lr_decay}: expected a fraction of the run in [0, 1]")
     if tcfg.batch_size % cfg.pack:
@@ -128,23 +132,6 @@ def load_run(run_dir: str, device: str = "cpu"):
     return gan, meta
 
 
-SAMPLE_CHUNK = 1024  # samples generated at once, so that G's activations stay small whatever -n is
-
-
-def generate(gan, z, labels: np.ndarray | None = None) -> np.ndarray:
-    """G's samples for the noise z (and class labels, for conditional runs) as one float32 array,
-    made SAMPLE_CHUNK at a time."""
-    from .tensor import Tensor
-    from .train import generate_numpy
-
-    y = None if labels is None else Tensor(backend.to_device(labels, gan.device))
-    out = np.empty((len(z), *gan.data.shape), np.float32)
-    for i in range(0, len(z), SAMPLE_CHUNK):
-        part = slice(i, i + SAMPLE_CHUNK)
-        out[part] = generate_numpy(gan, z[part], None if y is None else y[part])
-    return out
-
-
 def _memory_bytes() -> int | None:
     """The machine's physical memory, where the OS reports it."""
     try:
@@ -155,6 +142,7 @@ def _memory_bytes() -> int | None:
 
 def cmd_sample(args, parser) -> int:
     from . import viz
+    from .train import generate_numpy
 
     if args.n < 1:
         parser.error("-n must be >= 1")
@@ -184,7 +172,7 @@ def cmd_sample(args, parser) -> int:
         labels = np.full(args.n, args.label) if args.label is not None else rng.integers(0, k, args.n)
     elif args.label is not None:
         parser.error(f"--label: the {meta['variant']} run is not conditional")
-    samples = generate(gan, z, labels)
+    samples = generate_numpy(gan, z, labels)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".npy":
         np.save(out, samples)
@@ -208,47 +196,54 @@ def cmd_list(args, parser) -> int:
 
 
 def cmd_eval(args, parser) -> int:
-    """Score a run's samples with the classifier of its dataset; the real test set is the reference row."""
-    from .classifier import DATASETS as JUDGED
-    from .classifier import load_classifier, predict, scores
-    from .data import load_mnist
+    """Score a run's samples with the classifier of its dataset; real images scored the same way are
+    the reference row."""
+    from .classifier import JUDGED, STACKED_SAMPLES, Judge
     from .fileio import write_atomically
+    from .train import judged_samples
 
-    if args.n < 2:
-        parser.error("-n must be >= 2")
     try:
         gan, meta = load_run(args.run_dir, args.device)
     except (FileNotFoundError, ValueError) as e:
         parser.error(str(e))
-    if meta["dataset"] not in JUDGED:
-        parser.error(f"{args.run_dir}: eval scores MNIST and Fashion-MNIST runs; this run trained on "
-                     f"{meta['dataset']!r} (2-D runs log their mode scores in metrics.jsonl)")
+    dataset = meta["dataset"]
+    if dataset not in JUDGED:
+        parser.error(f"{args.run_dir}: eval scores {', '.join(JUDGED)} runs; this run trained on {dataset!r} "
+                     "(2-D runs log their mode scores in metrics.jsonl)")
+    stacked = dataset == "stacked-mnist"
+    n = args.n or (STACKED_SAMPLES if stacked else 10_000)
+    most = 128_000 if stacked else 10_000  # the real images of the reference row (MNIST: the test set's)
+    if not 2 <= n <= most:
+        parser.error(f"-n {n}: expected 2 to {most:,} samples")
     try:
-        net, clf_meta = load_classifier(meta["dataset"], args.data_dir)
-        test_x, _ = load_mnist(meta["dataset"], "test", args.data_dir)
-        train_x, _ = load_mnist(meta["dataset"], "train", args.data_dir)
+        judge = Judge.load(dataset, args.data_dir, n=n)
+        real = get_dataset(dataset, data_dir=args.data_dir, rng=np.random.default_rng(args.seed))
     except (FileNotFoundError, ValueError) as e:
         parser.error(str(e))
     rng = np.random.default_rng(args.seed)
-    n = min(args.n, len(test_x))
-    labels = np.arange(n) % gan.data.num_classes if gan.cfg.conditional else None  # every class equally often
-    samples = generate(gan, gan.sample_z(n, rng), labels)
-    reference = predict(net, test_x[:n])[1]  # the real test set's features
-    rows = {"generated": scores(net, samples, reference),
+    rows = {"generated": judge(**judged_samples(gan, n, rng)),
             # the reference row: real training images scored the same way (train vs test)
-            "real (train images)": scores(net, train_x[rng.choice(len(train_x), n, replace=False)], reference)}
+            "real (train images)": judge(real.x[rng.choice(len(real), n, replace=False)])}
     result = {"run": str(args.run_dir), "step": meta.get("step"), "samples": n, "seed": args.seed,
-              "classifier": {k: clf_meta.get(k) for k in ("dataset", "command", "test_accuracy")}, "scores": rows}
+              "classifier": {k: judge.meta.get(k) for k in ("dataset", "command", "test_accuracy")}, "scores": rows}
     out = (Path(args.run_dir) if Path(args.run_dir).is_dir() else Path(args.run_dir).parent) / "eval.json"
     write_atomically(out, lambda tmp: Path(tmp).write_text(json.dumps(result, indent=1)))
-    print(f"{meta['dataset']} classifier (test accuracy {100 * clf_meta['test_accuracy']:.2f}%), {n} samples:")
-    print("| | classes | KL to uniform | mean confidence | classifier-FID | precision | recall |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(f"{dataset}: {judge.meta['dataset']} classifier (test accuracy {100 * judge.meta['test_accuracy']:.2f}%), "
+          f"{n} samples:")
+    columns = [k for k in EVAL_COLUMNS if k in rows["generated"]]
+    print("| | " + " | ".join(EVAL_COLUMNS[k][0] for k in columns) + " |")
+    print("|---|" + "---:|" * len(columns))
     for name, r in rows.items():
-        print(f"| {name} | {r['classes_covered']} | {r['kl_to_uniform']:.3f} | {r['mean_confidence']:.3f} | "
-              f"{r['classifier_fid']:.2f} | {r['precision']:.3f} | {r['recall']:.3f} |")
+        print(f"| {name} | " + " | ".join(format(r[k], EVAL_COLUMNS[k][1]) if k in r else "" for k in columns) + " |")
     print(f"written to {out}")
     return 0
+
+
+EVAL_COLUMNS = {  # score: (column title, number format) of eval's table
+    "classes_covered": ("classes", "d"), "modes_covered": ("modes (of 1000)", "d"), "kl_to_uniform": ("KL to uniform", ".3f"),
+    "mean_confidence": ("mean confidence", ".3f"), "classifier_fid": ("classifier-FID", ".2f"),
+    "precision": ("precision", ".3f"), "recall": ("recall", ".3f"), "label_accuracy": ("requested label", ".3f"),
+    "code_purity": ("code purity", ".3f")}
 
 
 def cmd_classifier(args, parser) -> int:
@@ -292,6 +287,10 @@ def make_parser() -> argparse.ArgumentParser:
                        "the same variant, dataset, config, seed, batch size and lr decay")
     again.add_argument("--overwrite", action="store_true", help="start over in an OUT that holds a run")
     t.add_argument("--sample-every", type=_positive)
+    t.add_argument("--eval-every", type=_positive, metavar="STEPS", help="score image runs with tinygan's classifier "
+                   "every STEPS steps (classifier-FID, classes or Stacked MNIST modes; in metrics.jsonl and losses.png)")
+    t.add_argument("--eval-samples", type=_positive, metavar="N",
+                   help="samples scored each time (default 5000; Stacked MNIST: 26,000)")
     t.add_argument("--checkpoint-every", type=_positive)
     t.add_argument("--loss", help="override the loss pair (minimax, nonsaturating, lsgan, wasserstein, hinge)")
     t.add_argument("--n-critic", type=_positive, help="D steps per G step")
@@ -309,9 +308,11 @@ def make_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     sub.add_parser("list", help="list variants and datasets")
-    e = sub.add_parser("eval", help="score an MNIST / Fashion-MNIST run with tinygan's classifier (eval.json)")
+    e = sub.add_parser("eval", help="score an MNIST / Fashion-MNIST / Stacked MNIST run with tinygan's classifier "
+                       "(eval.json)")
     e.add_argument("run_dir", help="a run folder (or its checkpoint.npz)")
-    e.add_argument("-n", type=int, default=10000, help="samples to score (at most the 10,000 test images)")
+    e.add_argument("-n", type=int, help="samples to score (default 10,000, at most the 10,000 test images; "
+                   "Stacked MNIST: 26,000)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--data-dir", help="folder holding the .gz files")
     e.add_argument("--device", choices=["cpu", "cuda"], default="cpu")

@@ -106,6 +106,51 @@ def class_coverage(labels: np.ndarray, num_classes: int) -> tuple[int, np.ndarra
     return int((counts > 0).sum()), counts / labels.size
 
 
+def label_accuracy(predicted: np.ndarray, requested: np.ndarray) -> float:
+    """A conditional G's accuracy: the fraction of samples the classifier labels as the class they were
+    generated for (the cGAN check of Mirza & Osindero 2014; the "GAN-test" of Shmelkov et al. 2018)."""
+    predicted, requested = np.asarray(predicted), np.asarray(requested)
+    if predicted.ndim != 1 or predicted.shape != requested.shape or predicted.size == 0:
+        raise ValueError(f"label_accuracy: expected two non-empty 1-D label arrays of one length, got shapes "
+                         f"{predicted.shape} and {requested.shape}")
+    return float((predicted == requested).mean())
+
+
+def cluster_purity(codes: np.ndarray, labels: np.ndarray) -> float:
+    """How well an unsupervised code matches the classes up to a permutation (InfoGAN's categorical
+    c_1 against the digit; Chen et al. 2016, Sec. 7.1, report 5% error): the accuracy of the best
+    one-to-one assignment of code values to classes,
+
+        purity = (1/N) max_{pi one-to-one} sum_c |{i : code_i = c, label_i = pi(c)}|
+
+    1 when each code value holds one class of its own; about 1/K for a code that ignores the classes.
+    One-to-one, unlike giving each code value its most frequent label: that rule scores a G that
+    draws one class for every code 100%. The assignment is found exactly by dynamic programming over
+    the subsets of classes already taken (2^K K steps: instant for K <= 16)."""
+    codes, labels = np.asarray(codes), np.asarray(labels)
+    if codes.ndim != 1 or codes.shape != labels.shape or codes.size == 0 or min(codes.min(), labels.min()) < 0:
+        raise ValueError(f"cluster_purity: expected two non-empty 1-D arrays of non-negative integers of one "
+                         f"length, got shapes {codes.shape} and {labels.shape}")
+    k = max(codes.max(), labels.max()) + 1
+    if k > 16:
+        raise ValueError(f"cluster_purity: at most 16 code values and classes, got {k}")
+    table = np.zeros((k, k), np.int64)                                # table[c, l]: samples of code c, class l
+    np.add.at(table, (codes, labels), 1)
+    best = np.full(1 << k, -1, np.int64)  # best[taken]: the most matches of codes 0..popcount(taken)-1 to `taken`
+    best[0] = 0
+    for taken in range(1 << k):
+        if best[taken] < 0:
+            continue
+        c = bin(taken).count("1")                                     # the next code value to assign
+        if c == k:
+            continue
+        for label in range(k):
+            if not taken >> label & 1:
+                more = taken | 1 << label
+                best[more] = max(best[more], best[taken] + table[c, label])
+    return float(best[-1] / codes.size)
+
+
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     """The Frechet distance between Gaussians fitted to two feature sets a (n, d) and b (n', d)
     (Heusel et al. 2017, Eq. 6; FID when the features are Inception's):

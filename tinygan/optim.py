@@ -435,4 +435,29 @@ class RMSprop(Optimizer):
             p -= group["lr"] * (g / denom)
 
 
-__all__ = ["SGD", "Adam", "Optimizer", "RMSprop", "flatten_state_dict", "unflatten_state_dict"]
+# ---------------------------------------------------------------- learning-rate schedule
+def lr_factor(step: int, steps: int, decay: float) -> float:
+    """The learning rates' multiplier at ``step``: 1, then linearly down to 0 over the last
+    ``decay`` fraction of the run (the "linear" policy of pix2pix and CycleGAN, Isola et al. 2017)."""
+    start = steps * (1 - decay)
+    return 1.0 if step < start else (steps - step) / (steps - start)
+
+
+def set_lr_factor(optimizers, factor: float) -> None:
+    """lr = initial_lr * factor in every parameter group (``initial_lr`` as PyTorch's schedulers
+    keep it; it is saved with the optimizer, so a resumed run continues the same schedule)."""
+    for opt in optimizers:
+        for group in opt.param_groups:
+            group["lr"] = group.setdefault("initial_lr", group["lr"]) * factor
+
+
+__all__ = [
+    "SGD",
+    "Adam",
+    "Optimizer",
+    "RMSprop",
+    "flatten_state_dict",
+    "lr_factor",
+    "set_lr_factor",
+    "unflatten_state_dict",
+]

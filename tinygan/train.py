@@ -10,9 +10,10 @@ step s are drawn from generators seeded with (seed, s). So a run resumed from th
 checkpoint written after step s replays exactly what an uninterrupted run would have done.
 
 What a run writes into its output folder:
-    metrics.jsonl        one JSON line per logged step (losses, steps/s, mode scores for toys)
+    metrics.jsonl        one JSON line per logged step (losses, steps/s, mode scores for toys, and
+                         with eval_every the classifier's scores of image runs: classifier-FID, ...)
     samples/step_*.png   the fixed-noise sample grid (images) or a points plot over D's heat map
-    losses.png           loss curves;   samples.gif   the sample frames over training
+    losses.png           loss curves (and the classifier's scores beside them);   samples.gif   the sample frames over training
     checkpoint.npz       G, D, optimizers, step, config (atomic; loaded without pickle; never NaN)
 
 A run that cannot start as asked (a folder it cannot write, a checkpoint of another run, a batch
@@ -34,9 +35,11 @@ import numpy as np
 
 from . import backend, factories, metrics, viz
 from .checkpoint import NonFiniteError, load_checkpoint, read_checkpoint, save_checkpoint
+from .classifier import JUDGED, Judge
 from .data import MIXTURES, Dataset
 from .fileio import remove_temporaries, write_atomically
 from .gans.common import GAN, GANConfig
+from .optim import lr_factor, set_lr_factor
 from .tensor import Tensor, no_grad
 
 
@@ -52,12 +55,17 @@ class TrainConfig:
     sample_every: int = 500        # steps between sample frames (and mode scores for 2D data)
     checkpoint_every: int = 500    # steps between checkpoints
     num_samples: int = 64          # fixed noise vectors in the sample grid
+    eval_every: int = 0            # steps between classifier scores of image runs (classifier.Judge); 0 = off
+    eval_samples: int = 5000       # samples scored each time (Stacked MNIST's protocol takes 26,000)
+    data_dir: str | None = None    # where the classifier's training data is, if it must be trained
     progress: bool = True          # tqdm progress bar
     lr_decay: float = 0.0          # the last fraction of steps over which every lr decays linearly to 0
 
 
 GRID_ROW = 8  # images per row of the sample grid
-SHOWN = ("steps_per_s", "modes_captured", "high_quality")  # shown beside the losses in the progress bar
+SHOWN = ("steps_per_s", "modes_captured", "high_quality", "classifier_fid", "modes_covered")  # shown beside the losses in the progress bar
+PLOTTED_SCORES = ("classifier_fid", "classes_covered", "modes_covered", "kl_to_uniform", "label_accuracy",
+                  "code_purity")  # the classifier's scores (eval_every) drawn beside the loss curves
 CHECKPOINT, METRICS = "checkpoint.npz", "metrics.jsonl"
 OUTPUTS = (CHECKPOINT, METRICS, "losses.png", "samples.gif", "samples/step_*.png")  # what a run writes
 RESUME_MUST_MATCH = ("seed", "batch_size", "lr_decay")  # with the variant, dataset and config: see _settings
@@ -70,21 +78,6 @@ class TrainingDiverged(RuntimeError):
 class RunError(ValueError):
     """The run cannot start as asked; the message names the argument or path. Nothing in the run's
     folder has been changed."""
-
-
-def lr_factor(step: int, steps: int, decay: float) -> float:
-    """The learning rates' multiplier at ``step``: 1, then linearly down to 0 over the last
-    ``decay`` fraction of the run (the "linear" policy of pix2pix and CycleGAN, Isola et al. 2017)."""
-    start = steps * (1 - decay)
-    return 1.0 if step < start else (steps - step) / (steps - start)
-
-
-def set_lr_factor(optimizers, factor: float) -> None:
-    """lr = initial_lr * factor in every parameter group (``initial_lr`` as PyTorch's schedulers
-    keep it; it is saved with the optimizer, so a resumed run continues the same schedule)."""
-    for opt in optimizers:
-        for group in opt.param_groups:
-            group["lr"] = group.setdefault("initial_lr", group["lr"]) * factor
 
 
 def step_rng(seed: int, step: int, stream: int = 0) -> np.random.Generator:
@@ -123,12 +116,38 @@ def _fixed_inputs(gan: GAN, cfg: TrainConfig):
     return gan.sample_z(k * GRID_ROW, rng), y
 
 
-def generate_numpy(gan: GAN, z: Tensor, y: Tensor | None) -> np.ndarray:
+SAMPLE_CHUNK = 1024  # samples generated at once, so that G's activations stay small however many are asked
+
+
+def generate_numpy(gan: GAN, z: Tensor, y: Tensor | np.ndarray | None = None) -> np.ndarray:
+    """G's samples (in eval mode) for the noise z and, for conditional runs, the class labels y,
+    as one float32 NumPy array, made SAMPLE_CHUNK at a time."""
+    if y is not None and not isinstance(y, Tensor):
+        y = Tensor(backend.to_device(np.asarray(y), gan.device))
+    out = np.empty((len(z), *gan.data.shape), np.float32)
     gan.G.eval()
     with no_grad():
-        out = backend.to_numpy(gan.generate(z, y).data)
+        for i in range(0, len(z), SAMPLE_CHUNK):
+            part = slice(i, i + SAMPLE_CHUNK)
+            out[part] = backend.to_numpy(gan.generate(z[part], None if y is None else y[part]).data)
     gan.G.train()
     return out
+
+
+def judged_samples(gan: GAN, n: int, rng: np.random.Generator) -> dict:
+    """n samples for a classifier to judge (``classifier.Judge``), with what they were asked to be:
+    the requested class of a conditional G (every class equally often) and InfoGAN's categorical code."""
+    z = gan.sample_z(n, rng)
+    requested = np.arange(n) % gan.data.num_classes if gan.cfg.conditional else None
+    return {"images": generate_numpy(gan, z, requested), "requested": requested, "codes": gan.latent_classes(z)}
+
+
+def _evaluate(gan: GAN, judge, cfg: TrainConfig, step: int) -> dict:
+    """The classifier's scores of cfg.eval_samples fresh samples (no precision / recall: they cost more
+    than the rest together); numbers only, for metrics.jsonl."""
+    result = judge(**judged_samples(gan, cfg.eval_samples, np.random.default_rng([cfg.seed, step, 98])),
+                   manifold=False)
+    return {k: v for k, v in result.items() if isinstance(v, (int, float)) and k != "n"}
 
 
 def _write_frame(gan: GAN, data: Dataset, cfg: TrainConfig, out: Path, step: int, fixed) -> dict:
@@ -224,6 +243,19 @@ def _diverged(gan: GAN, what: str, step: int, ckpt: Path, saved_step: int | None
     return TrainingDiverged(f"{gan.name}: {what} at step {step}; stopping, {kept}.")
 
 
+def _judge(data: Dataset, cfg: TrainConfig) -> Judge:
+    """The classifier that scores this run's samples every cfg.eval_every steps (trained first if absent)."""
+    if data.name not in JUDGED:
+        raise RunError(f"--eval-every: the classifier's scores are for {', '.join(JUDGED)} runs, not {data.name} "
+                       "(2-D runs log their mode scores at every sample frame)")
+    if cfg.eval_every < 0 or cfg.eval_samples < 2:
+        raise RunError(f"--eval-every {cfg.eval_every} / --eval-samples {cfg.eval_samples}: expected >= 0 and >= 2")
+    try:
+        return Judge.load(data.name, cfg.data_dir, progress=cfg.progress)
+    except (FileNotFoundError, ValueError) as e:
+        raise RunError(f"--eval-every: {e}") from None
+
+
 def train(gan: GAN, data: Dataset, cfg: TrainConfig, resume: bool = False) -> list[dict]:
     """Train ``gan`` on ``data`` for ``cfg.steps`` steps, writing into ``cfg.out``; return the metrics.
 
@@ -238,6 +270,7 @@ def train(gan: GAN, data: Dataset, cfg: TrainConfig, resume: bool = False) -> li
     _writable_folder(out)
     sampler = StepSampler(data, cfg.batch_size, cfg.seed, gan.device)
     start, rows = _resume(gan, ckpt, log_path, meta_base) if resume else (0, [])
+    judge = _judge(data, cfg) if cfg.eval_every else None
     # The run starts: only now is anything in the folder removed or rewritten.
     for name in OUTPUTS:
         remove_temporaries(out / name)
@@ -264,12 +297,15 @@ def train(gan: GAN, data: Dataset, cfg: TrainConfig, resume: bool = False) -> li
                 if not math.isfinite(value):
                     raise _diverged(gan, f"{name} became {value}", step + 1, ckpt, saved_step)
             done = step + 1
-            if done % cfg.log_every == 0 or done == cfg.steps:
+            evaluate = judge is not None and (done % cfg.eval_every == 0 or done == cfg.steps)
+            if done % cfg.log_every == 0 or done == cfg.steps or evaluate:
                 now = time.perf_counter()
                 row.update(step=done, steps_per_s=(done - last_logged) / max(now - t_last, 1e-9))
-                t_last, last_logged = now, done
                 if done % cfg.sample_every == 0 or done == cfg.steps:
                     row.update(_write_frame(gan, data, cfg, out, done, fixed))
+                if evaluate:
+                    row.update(_evaluate(gan, judge, cfg, done))
+                t_last, last_logged = time.perf_counter(), done  # the scoring does not count as training time
                 log.write(json.dumps(row) + "\n")
                 log.flush()
                 bar.update(done - bar.n)
@@ -297,11 +333,14 @@ def _progress(start: int, cfg: TrainConfig):
 
 
 def _final_plots(out: Path, rows: list[dict]) -> None:
-    """Loss curves from metrics.jsonl and the GIF of all sample frames (earlier runs' included)."""
+    """Loss curves (and the classifier's scores) from metrics.jsonl and the GIF of all sample frames
+    (earlier runs' included)."""
     if rows:
         names = [k for k in rows[0] if k.endswith("_loss")]
+        scored = {k: ([r["step"] for r in rows if k in r], [r[k] for r in rows if k in r])
+                  for k in PLOTTED_SCORES if any(k in r for r in rows)}
         viz.save_loss_curves({k: [r[k] for r in rows] for k in names}, [r["step"] for r in rows],
-                             out / "losses.png", smooth=max(1, len(rows) // 50))
+                             out / "losses.png", smooth=max(1, len(rows) // 50), scores=scored)
     frames = sorted((out / "samples").glob("step_*.png"))
     if frames:
         viz.save_gif([str(f) for f in frames], out / "samples.gif")

@@ -77,17 +77,21 @@ def _moving_average(values: np.ndarray, window: int) -> np.ndarray:
 
 
 def save_loss_curves(history: dict[str, Sequence[float]], steps: Sequence[int], path: PathLike,
-                     title: str = "", smooth: int = 0) -> Path:
+                     title: str = "", smooth: int = 0,
+                     scores: dict[str, tuple[Sequence[int], Sequence[float]]] | None = None) -> Path:
     """Plot one line per loss name in ``history`` against ``steps`` and save a PNG.
 
     Every list in ``history`` must have ``len(steps)`` entries. With ``smooth > 1`` each curve is
     drawn as a trailing moving average over ``smooth`` steps, with the raw values faint behind it.
+    ``scores`` ({name: (steps, values)}, e.g. the classifier-FID of an image run, measured at fewer
+    steps than the losses) adds a second panel beside the losses, one small plot per score.
     """
     steps = np.asarray(steps, dtype=np.float64)
     if steps.ndim != 1:
         raise ValueError(f"save_loss_curves: expected steps of shape (n,), got {steps.shape}")
-    fig = Figure(figsize=(7, 4))
-    ax = fig.add_subplot()
+    scores = scores or {}
+    fig = Figure(figsize=(7 + 4 * bool(scores), 4))
+    ax = fig.add_subplot(1, 1 + bool(scores), 1)
     for name, values in history.items():
         values = np.asarray(values, dtype=np.float64)
         if values.shape != steps.shape:
@@ -104,6 +108,15 @@ def save_loss_curves(history: dict[str, Sequence[float]], steps: Sequence[int], 
     if history:
         ax.legend()
     ax.grid(alpha=0.3)
+    for i, (name, (at, values)) in enumerate(scores.items()):  # the scores, stacked in the right column
+        if len(at) != len(values):
+            raise ValueError(f"save_loss_curves: scores[{name!r}] has {len(at)} steps but {len(values)} values")
+        panel = fig.add_subplot(len(scores), 2, 2 * i + 2)
+        panel.plot(at, values, "o-", markersize=3, color=f"C{i + 3}")
+        panel.set_ylabel(name, fontsize=8)
+        panel.grid(alpha=0.3)
+        if i == len(scores) - 1:
+            panel.set_xlabel("step")
     fig.tight_layout()
     return _save_figure(fig, path)
 

@@ -352,6 +352,10 @@ class GAN:
     def generate(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         return self.G(z, y)
 
+    def latent_classes(self, z: Tensor) -> np.ndarray | None:
+        """The categorical code that z carries (InfoGAN's c_1), for scoring it against the classes; None here."""
+        return None
+
     # ---- the losses (what most variants change) ---------------------------------------
     def d_loss(self, real: Tensor, fake: Tensor, y: Tensor | None) -> Tensor:
         d_fn, _ = losses.LOSSES[self.cfg.loss]

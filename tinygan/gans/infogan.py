@@ -55,11 +55,16 @@ class InfoGAN(GAN):
         cont = rng.uniform(-1, 1, (n, self.cfg.continuous))
         return Tensor(backend.to_device(np.concatenate([z, one_hot, cont], 1).astype(np.float32), self.device))
 
+    def latent_classes(self, z):
+        """c_1 of each noise vector: the argmax of its one-hot part (N,)."""
+        zd = self.cfg.z_dim
+        return backend.to_numpy(z.data[:, zd:zd + self.cfg.categories]).argmax(1)
+
     def info_loss(self, fake, z):
         """-L_I up to the constant H(c): cross entropy of c_1 plus Gaussian NLL of c_2, c_3."""
         k, zd = self.cfg.categories, self.cfg.z_dim
         q = self.Q(self.D.features(fake))
-        codes = backend.to_numpy(z.data[:, zd:zd + k]).argmax(1)
+        codes = self.latent_classes(z)
         return (losses.infogan_categorical_loss(q[:, :k], codes)
                 + losses.infogan_continuous_loss(q[:, k:], None, z[:, zd + k:]))
 
