@@ -141,7 +141,7 @@ def cluster_purity(codes: np.ndarray, labels: np.ndarray) -> float:
     for taken in range(1 << k):
         if best[taken] < 0:
             continue
-        c = bin(taken).count("1")                                     # the next code value to assign
+        c = taken.bit_count()                                         # the next code value to assign
         if c == k:
             continue
         for label in range(k):

@@ -6,7 +6,6 @@ import itertools
 import numpy as np
 import pytest
 
-import tinygan
 import tinygan.nn.functional as F
 from tinygan import losses, nn
 from tinygan.tensor import Tensor, grad, no_grad
@@ -347,21 +346,21 @@ def test_began_k_follows_the_equilibrium_update(lambda_k, gamma, clipped_to, bui
 def _wgan_gp_d_grads(build, data, monkeypatch, lambda_gp):
     """D's gradient after one WGAN-GP critic step (lr 0), the fake batch and D of that step."""
     gan = build("wgan_gp", data, lambda_gp=lambda_gp, lr_d=0.0)
-    tinygan.manual_seed(7)  # the penalty's eps come from tinygan's generator
-    _, fake, D_before = _step(monkeypatch, gan, "d_step", _batch(data))
-    return _grads(gan.D), fake, D_before
+    _, fake, D_before = _step(monkeypatch, gan, "d_step", _batch(data))  # the step's rng: default_rng(1)
+    return _grads(gan.D), fake, D_before, gan
 
 
 def test_wgan_gp_penalty_gradient_reaches_the_critic(build, tiny_points, monkeypatch):
     """WGAN-GP (Gulrajani et al. 2017, Eq. 3): the critic's gradient is that of the Wasserstein term plus
     that of the gradient penalty, a second derivative through grad(..., create_graph=True)."""
-    with_gp, fake, D = _wgan_gp_d_grads(build, tiny_points, monkeypatch, 10.0)
-    without_gp, _, _ = _wgan_gp_d_grads(build, tiny_points, monkeypatch, 0.0)
+    with_gp, fake, D, gan = _wgan_gp_d_grads(build, tiny_points, monkeypatch, 10.0)
+    without_gp, _, _, _ = _wgan_gp_d_grads(build, tiny_points, monkeypatch, 0.0)
     assert _max_diff(with_gp, without_gp) > 1e-2 * max(np.abs(g).max() for g in without_gp.values())
     real, params = _batch(tiny_points), dict(D.named_parameters())
     wasserstein = grad(losses.wasserstein_d_loss(D(real), D(fake)), list(params.values()))
-    tinygan.manual_seed(7)
-    penalty = grad(losses.gradient_penalty(D, real, fake, lambda_=10.0), list(params.values()),
+    rng = np.random.default_rng(1)  # the step's generator: the fake batch's noise, then the penalty's eps
+    gan.sample_z(len(fake), rng)
+    penalty = grad(losses.gradient_penalty(D, real, fake, rng, lambda_=10.0), list(params.values()),
                    allow_unused=True)
     _assert_close_dicts(without_gp, {k: g.data for k, g in zip(params, wasserstein)}, rtol=1e-5, atol=1e-7)
     # biases before a LeakyReLU (and the head's) only shift kinks: the penalty does not depend on them

@@ -13,7 +13,7 @@ lambda_k = 0.001, k_0 = 0.
 from dataclasses import dataclass
 
 from .. import losses
-from .common import GAN, GANConfig
+from .common import GAN, GANConfig, descend
 from .ebgan import autoencoder_networks, energy_map
 
 
@@ -40,17 +40,17 @@ class BEGAN(GAN):
     def energy(self, x):
         return losses.began_energy(x, self.D(x)[0])
 
-    def d_loss(self, real, fake, y):
-        self._real_e, self._fake_e = self.energy(real), self.energy(fake)
-        return losses.began_d_loss(self._real_e, self._fake_e, self.equilibrium.k)
+    def d_step(self, real, y, rng):
+        """L_D = L(x) - k_t L(G(z_D)) (Eq. 4), then k_t's update from the same energies."""
+        fake = self.fake_batch(real.shape[0], None, rng)
+        real_e, fake_e = self.energy(real), self.energy(fake)            # L(x), L(G(z_D)): (N,) each
+        loss = losses.began_d_loss(real_e, fake_e, self.equilibrium.k)
+        descend(loss, self.opt_d)
+        m_global = self.equilibrium.update(real_e.mean().item(), fake_e.mean().item())
+        return {"d_loss": loss.item(), "k": self.equilibrium.k, "m_global": m_global}
 
     def g_loss(self, fake, y, real):
         return losses.began_g_loss(self.energy(fake))
-
-    def d_step(self, real, y, rng):
-        logs = super().d_step(real, y, rng)
-        m_global = self.equilibrium.update(self._real_e.mean().item(), self._fake_e.mean().item())
-        return {**logs, "k": self.equilibrium.k, "m_global": m_global}
 
     def critic_map(self, points):
         return energy_map(self, points, self.energy)

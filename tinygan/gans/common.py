@@ -11,6 +11,7 @@ here, so they work with any variant: ``n_critic`` (k D-steps per G-step, Goodfel
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
@@ -357,7 +358,9 @@ class GAN:
         return None
 
     # ---- the losses (what most variants change) ---------------------------------------
-    def d_loss(self, real: Tensor, fake: Tensor, y: Tensor | None) -> Tensor:
+    def d_loss(self, real: Tensor, fake: Tensor, y: Tensor | None, rng: np.random.Generator) -> Tensor:
+        """D's loss on a real and a fake batch; ``rng`` is the step's generator, for variants that draw
+        more randomness (WGAN-GP's interpolation points)."""
         d_fn, _ = losses.LOSSES[self.cfg.loss]
         if self.cfg.real_label != 1.0:
             return d_fn(self.D(real, y), self.D(fake, y), real_label=self.cfg.real_label)
@@ -375,13 +378,9 @@ class GAN:
     # ---- the two updates ----------------------------------------------------------------
     def d_step(self, real: Tensor, y: Tensor | None, rng: np.random.Generator) -> dict:
         """One D update on a real batch and a fresh fake batch (G is not differentiated)."""
-        n = real.shape[0]
-        with no_grad():
-            fake = self.generate(self.sample_z(n, rng), y if y is not None else self.sample_labels(n, rng))
-        self.opt_d.zero_grad()
-        loss = self.d_loss(real, fake, y)
-        loss.backward()
-        self.opt_d.step()
+        fake = self.fake_batch(real.shape[0], y, rng)
+        loss = self.d_loss(real, fake, y, rng)
+        descend(loss, self.opt_d)
         self.after_d_step()
         return {"d_loss": loss.item()}
 
@@ -389,15 +388,15 @@ class GAN:
         """One G update through a frozen D (D's weight gradients are not computed)."""
         n = real.shape[0]
         y_fake = self.sample_labels(n, rng)
-        self.D.requires_grad_(False)
-        try:
-            self.opt_g.zero_grad()
+        with frozen(self.D):
             loss = self.g_loss(self.generate(self.sample_z(n, rng), y_fake), y_fake, real)
-            loss.backward()
-        finally:
-            self.D.requires_grad_(True)
-        self.opt_g.step()
+            descend(loss, self.opt_g)
         return {"g_loss": loss.item()}
+
+    def fake_batch(self, n: int, y: Tensor | None, rng: np.random.Generator) -> Tensor:
+        """n samples of G for D's update, outside any graph (with the real batch's labels, or fresh ones)."""
+        with no_grad():
+            return self.generate(self.sample_z(n, rng), y if y is not None else self.sample_labels(n, rng))
 
     # ---- what train.py saves and plots ----------------------------------------------
     def modules(self) -> dict:
@@ -433,6 +432,26 @@ class GAN:
         out = np.concatenate(outs)
         # D(x) = sigmoid(logit), written with tanh so large logits do not overflow
         return 0.5 * (1 + np.tanh(out / 2)) if self.cfg.loss in ("minimax", "nonsaturating") else out
+
+def descend(loss: Tensor, *optimizers) -> None:
+    """One gradient step of ``optimizers`` on ``loss``: zero the gradients, backpropagate, step."""
+    for opt in optimizers:
+        opt.zero_grad()
+    loss.backward()
+    for opt in optimizers:
+        opt.step()
+
+
+@contextlib.contextmanager
+def frozen(module: nn.Module):
+    """``module``'s weights take no gradient inside the block (G's update through D: only the gradient
+    with respect to D's input is needed), and do again after it, however the block ends."""
+    module.requires_grad_(False)
+    try:
+        yield module
+    finally:
+        module.requires_grad_(True)
+
 
 def config_from(cls, overrides: dict) -> GANConfig:
     """A variant's Config with the given fields replaced (unknown names raise ValueError)."""

@@ -81,7 +81,7 @@ class EBGAN(GAN):
         reconstruction, code = self.D(x)
         return losses.ebgan_energy(x, reconstruction), code
 
-    def d_loss(self, real, fake, y):
+    def d_loss(self, real, fake, y, rng):
         return losses.ebgan_d_loss(self.energy(real)[0], self.energy(fake)[0], self.cfg.margin)
 
     def g_loss(self, fake, y, real):

@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import backend, losses, nn, optim
 from ..tensor import Tensor
-from .common import GAN, GANConfig
+from .common import GAN, GANConfig, descend, frozen
 
 
 @dataclass
@@ -69,20 +69,12 @@ class InfoGAN(GAN):
                 + losses.infogan_continuous_loss(q[:, k:], None, z[:, zd + k:]))
 
     def g_step(self, real, y, rng):
-        n = real.shape[0]
-        z = self.sample_z(n, rng)
-        self.D.requires_grad_(False)
-        try:
-            self.opt_g.zero_grad()
-            self.opt_q.zero_grad()
+        """G and Q descend V's G term + lambda (-L_I) together (Eq. 5), through a frozen D."""
+        z = self.sample_z(real.shape[0], rng)
+        with frozen(self.D):
             fake = self.generate(z)
-            adversarial = self.g_loss(fake, None, real)
-            info = self.info_loss(fake, z)
-            (adversarial + self.cfg.info_weight * info).backward()
-        finally:
-            self.D.requires_grad_(True)
-        self.opt_g.step()
-        self.opt_q.step()
+            adversarial, info = self.g_loss(fake, None, real), self.info_loss(fake, z)
+            descend(adversarial + self.cfg.info_weight * info, self.opt_g, self.opt_q)
         return {"g_loss": adversarial.item(), "info_loss": info.item()}
 
     def modules(self):

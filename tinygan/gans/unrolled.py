@@ -69,7 +69,7 @@ class UnrolledGAN(GAN):
         step = self.unrolled_adam() if self.cfg.unroll_optimizer == "adam" else self.unrolled_sgd()
         for _ in range(self.cfg.unroll_steps):       # theta^{k+1} = theta^k - eta grad L_D  (Eq. 6)
             with parameters_replaced(self.D, theta):
-                loss_d = GAN.d_loss(self, real, fake, y)  # fake is NOT detached: Eq. 8's second term
+                loss_d = GAN.d_loss(self, real, fake, y, rng)  # fake is NOT detached: Eq. 8's second term
             grads = grad(loss_d, list(theta.values()), create_graph=True)
             theta = {k: step(k, p, g) for (k, p), g in zip(theta.items(), grads)}
         self.opt_g.zero_grad()

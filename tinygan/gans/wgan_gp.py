@@ -33,10 +33,11 @@ class WGANGP(GAN):
     config_by_data = {"points": {**BY_DATA["points"], "lambda_gp": 0.1},
                       "images": {**BY_DATA["images"], "lambda_gp": 10.0, "lr_g": 1e-4, "lr_d": 1e-4}}
 
-    def d_loss(self, real, fake, y):
+    def d_loss(self, real, fake, y, rng):
         wasserstein = losses.wasserstein_d_loss(self.D(real, y), self.D(fake, y))
         critic = (lambda x: self.D(x, y))
-        return wasserstein + losses.gradient_penalty(critic, real, fake, lambda_=self.cfg.lambda_gp)
+        # eps ~ U[0, 1] per example from the step's generator: a resumed run draws the same points
+        return wasserstein + losses.gradient_penalty(critic, real, fake, rng, lambda_=self.cfg.lambda_gp)
 
 
 VARIANT = WGANGP
