@@ -306,3 +306,21 @@ def test_gradient_penalty_of_a_linear_critic_has_a_closed_form():
     r = np.linalg.norm(v)
     assert gp.item() == pytest.approx((r - 1) ** 2)
     np.testing.assert_allclose(w.grad.numpy(), 2 * (r - 1) * v / r, rtol=1e-12)
+
+
+def test_a_forward_may_return_constants_beside_its_output():
+    """forward -> (output, *extras): the extras come back as constant Tensors (batch norm's statistics)."""
+    from tinygan.tensor import Function
+
+    class SquareAndMean(Function):
+        def forward(self, x):
+            return x * x, x.mean()
+
+        def backward(self, g):
+            return g * 2 * self.parents[0]
+
+    x = tinygan.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y, mean = SquareAndMean.apply(x)
+    assert mean.item() == 2.0 and not mean.requires_grad and y.requires_grad
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0, 6.0])

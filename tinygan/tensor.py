@@ -56,6 +56,9 @@ class Function:
 
     ``forward`` may keep on ``self`` whatever ``backward`` needs; ``self.parents`` holds
     the input Tensors and ``self.output`` the output Tensor (when ``save_output`` is True).
+    A forward that computes more than its output on the way (batch norm's batch statistics)
+    returns ``(output, *extras)``: ``apply`` then returns the output and the extras as constant
+    Tensors beside it (no gradient flows through them, as PyTorch's ``mark_non_differentiable``).
     """
 
     save_output = False   # set True in ops whose backward uses their own output (exp, tanh, ...)
@@ -71,7 +74,10 @@ class Function:
         fn = cls()
         data = [t.data for t in inputs]
         _check_same_device(cls.__name__, inputs)
-        out = Tensor(fn.forward(*data, **options))
+        result, extras = fn.forward(*data, **options), ()
+        if isinstance(result, tuple):
+            result, *extras = result
+        out = Tensor(result)
         if _grad_enabled:
             needs = tuple(t.requires_grad for t in inputs)
             if any(needs):
@@ -79,7 +85,7 @@ class Function:
                 out.requires_grad, out._ctx = True, fn
                 if cls.save_output:
                     fn._output_ref = weakref.ref(out)
-        return out
+        return (out, *map(Tensor, extras)) if extras else out
 
     @property
     def output(self) -> Tensor:

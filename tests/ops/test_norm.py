@@ -280,7 +280,7 @@ def test_cpu_norm_kernels_match_the_array_code(shape, mode, affine, dtype, seed)
 
 
 def _reference_backward(g, x, mean, rstd, gamma, axes):
-    """The closed form of dispatch.normalize_backward, evaluated with no kernel (float64 arrays)."""
+    """The closed form of norm.normalize_vjp, written out again for the kernels to be checked against (float64)."""
     x_hat = (x - mean) * rstd
     c = (1, x.shape[1]) + (1,) * (x.ndim - 2)
     h = g if gamma is None else g * gamma.reshape(c)

@@ -135,41 +135,23 @@ def _norm_kernels(x):
 
 
 def normalize(x, gamma, beta, axes: tuple, eps: float):
-    """(y, mean, var, rstd) of y = (x - mean) * rstd [* gamma + beta] over ``axes`` (ops/norm.py's
-    Normalize); mean, var (biased) and rstd = 1 / sqrt(var + eps) keep size-1 dims for ``axes``."""
-    kept = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+    """(y, mean, var, rstd) of ops/norm.py's Normalize from one parallel kernel for batch and instance
+    norm (a pass for the statistics, one for y; Numba on the CPU, CUDA on the GPU), or None where no
+    kernel serves these axes and dtype (layer norm, float16): then norm.py's definition runs."""
     mode = norm_mode(x, axes)
-    if mode is not None:  # one parallel pass for the statistics and one for y (a kernel on either device)
-        y, mean, rstd = _norm_kernels(x).norm_forward(x, gamma, beta, eps=eps, mode=mode)
-        mean, rstd = mean.reshape(kept), rstd.reshape(kept)
-        return y, mean, 1 / (rstd * rstd) - eps, rstd
-    xp = backend.xp_of(x)  # the definition, as array code: layer norm's axes, float16, ...
-    mean = x.mean(axis=axes, keepdims=True)
-    centered = x - mean
-    var = (centered * centered).mean(axis=axes, keepdims=True)
-    rstd = 1 / xp.sqrt(var + eps)
-    y = centered * rstd
-    if gamma is not None:
-        shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-        y = y * gamma.reshape(shape) + beta.reshape(shape)
-    return y, mean, var, rstd
+    if mode is None:
+        return None
+    kept = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+    y, mean, rstd = _norm_kernels(x).norm_forward(x, gamma, beta, eps=eps, mode=mode)
+    mean, rstd = mean.reshape(kept), rstd.reshape(kept)
+    return y, mean, 1 / (rstd * rstd) - eps, rstd
 
 
 def normalize_backward(g, x, mean, rstd, gamma, axes: tuple):
-    """(dx, dgamma, dbeta) of ``normalize`` for the output gradient g (dgamma, dbeta None without gamma):
-    dx = rstd * (h - mean(h) - x_hat * mean(h * x_hat)) with h = g * gamma, x_hat = (x - mean) * rstd;
-    dgamma = sum(g * x_hat), dbeta = sum(g) over every dim but the channel."""
+    """(dx, dgamma, dbeta) of ``normalize`` from the kernels' parallel backward, or None where
+    ``normalize`` had no kernel (then norm.py's closed form runs)."""
     mode = norm_mode(x, axes)
-    if mode is not None:
-        return _norm_kernels(x).norm_backward(g, x, mean, rstd, gamma, mode=mode)
-    x_hat = (x - mean) * rstd
-    shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-    h = g if gamma is None else g * gamma.reshape(shape)
-    dx = rstd * (h - h.mean(axis=axes, keepdims=True) - x_hat * (h * x_hat).mean(axis=axes, keepdims=True))
-    if gamma is None:
-        return dx, None, None
-    others = tuple(i for i in range(g.ndim) if i != 1)
-    return dx, (g * x_hat).sum(axis=others), g.sum(axis=others)
+    return None if mode is None else _norm_kernels(x).norm_backward(g, x, mean, rstd, gamma, mode=mode)
 
 
 def adam_update(p, g, m, v, lr: float, beta1: float, beta2: float, eps: float, weight_decay: float,

@@ -11,15 +11,19 @@
 All four are the same three lines -- a mean, a biased variance, and x_hat = (x - mean) / sqrt(var
 + eps) -- over different axes: batch norm over (N, *spatial) for each channel, instance norm over
 (*spatial) for each sample and channel, layer norm over the trailing ``normalized_shape`` dims.
-One op, ``Normalize``, computes them (with batch and instance norm's per-channel affine map), and
-its backward is the closed form of Ioffe & Szegedy (Sec. 3). The double backward that gradient
-penalties take through a normalized discriminator differentiates the same three lines written as
-differentiable ops (``moments``). The signatures are those of ``torch.nn.functional``.
+One op, ``Normalize``, computes them (with batch and instance norm's per-channel affine map):
+``normalize`` below is its definition and ``normalize_vjp`` the closed-form backward of Ioffe &
+Szegedy (Sec. 3), derived beside it. For batch and instance norm ``ops/dispatch.py`` runs a parallel
+kernel instead (the same formulas, a pass or two over x); everything else runs the definition. The
+double backward that gradient penalties take through a normalized discriminator differentiates the
+same three lines written as differentiable ops (``moments``). The signatures are those of
+``torch.nn.functional``.
 """
 from __future__ import annotations
 
 import math
 
+from .. import backend
 from ..tensor import Function, Tensor, grad, is_grad_enabled
 from . import dispatch
 
@@ -31,35 +35,61 @@ def moments(x: Tensor, axes: tuple) -> tuple[Tensor, Tensor]:
     return mu, (centered * centered).mean(axes, keepdim=True)
 
 
-# y = x_hat [* gamma + beta],  x_hat = (x - mu) * rstd,  mu = mean(x), rstd = 1 / sqrt(var(x) + eps)
-#     over `axes` (biased var); gamma, beta (optional) are per channel (dim 1)
-# vjp: x: rstd * (h - mean(h) - x_hat * mean(h * x_hat)) with h = g * gamma;
-#      gamma: sum(g * x_hat), beta: sum(g), both over every dim but the channel
+def normalize(x, gamma, beta, axes: tuple, eps: float):
+    """(y, mean, var, rstd) of y = x_hat [* gamma + beta], x_hat = (x - mean) * rstd, with the mean
+    and biased var over ``axes`` (kept as size-1 dims) and rstd = 1 / sqrt(var + eps); gamma and
+    beta per channel (dim 1). Arrays in and out, on either device."""
+    xp = backend.xp_of(x)
+    mean = x.mean(axis=axes, keepdims=True)
+    centered = x - mean
+    var = (centered * centered).mean(axis=axes, keepdims=True)
+    rstd = 1 / xp.sqrt(var + eps)
+    y = centered * rstd
+    if gamma is not None:
+        shape = _channel_shape(x)
+        y = y * gamma.reshape(shape) + beta.reshape(shape)
+    return y, mean, var, rstd
+
+
+# The vjp, over the m values that share one mean (one channel of batch norm), with h = g * gamma:
+#   d mean / d x_i = 1/m,   d var / d x_i = 2 (x_i - mean) / m,   d rstd / d var = -rstd^3 / 2, so
+#   d x_hat_j / d x_i = rstd (delta_ij - 1/m) - (x_j - mean) rstd^3 (x_i - mean) / m
+#                     = rstd (delta_ij - 1/m - x_hat_i x_hat_j / m)
+#   dx_i = sum_j h_j d x_hat_j / d x_i = rstd (h_i - mean(h) - x_hat_i mean(h x_hat))
+#   dgamma = sum(g x_hat),  dbeta = sum(g),  both over every dim but the channel
+def normalize_vjp(g, x, mean, rstd, gamma, axes: tuple):
+    """(dx, dgamma, dbeta) of ``normalize`` for the output gradient g (dgamma, dbeta None without gamma)."""
+    x_hat = (x - mean) * rstd
+    h = g if gamma is None else g * gamma.reshape(_channel_shape(x))
+    dx = rstd * (h - h.mean(axis=axes, keepdims=True) - x_hat * (h * x_hat).mean(axis=axes, keepdims=True))
+    if gamma is None:
+        return dx, None, None
+    others = tuple(i for i in range(g.ndim) if i != 1)
+    return dx, (g * x_hat).sum(axis=others), g.sum(axis=others)
+
+
 class Normalize(Function):
     """The normalization shared by batch, instance and layer norm, with batch and instance norm's
     per-channel affine map fused in: a few passes over x instead of a dozen small ops, nothing kept
-    for backward but the statistics (x is the op's input), and the closed-form backward of Ioffe &
-    Szegedy (Sec. 3). ``dispatch.normalize`` computes it (a parallel kernel for batch and instance
-    norm on either device; the formula as array code otherwise).
+    for backward but the statistics (x is the op's input). Returns y and, as constants beside it,
+    the batch mean and biased variance (for the running statistics)."""
 
-    The closed form treats x_hat and rstd as constants, which is right for a first derivative
-    only. When the backward itself is being recorded (``create_graph=True``: a gradient
-    penalty through a normalized critic) it differentiates the composite ``moments`` formula
-    instead, so double backprop stays exact.
-    """
-
-    def forward(self, x, *affine, axes, eps, stats):
-        self.axes, self.eps = axes, eps
-        self.gamma = affine[0] if affine else None
-        y, self.mean, var, self.rstd = dispatch.normalize(x, *(affine or (None, None)), axes=axes, eps=eps)
-        stats.update(mu=self.mean, var=var)  # handed back to the caller for the running statistics
-        return y
+    def forward(self, x, *affine, axes, eps):
+        gamma, beta = affine or (None, None)
+        y, mean, var, rstd = dispatch.normalize(x, gamma, beta, axes, eps) or normalize(x, gamma, beta, axes, eps)
+        self.axes, self.eps, self.gamma, self.mean, self.rstd = axes, eps, gamma, mean, rstd
+        return y, mean, var
 
     def backward(self, g):
+        # The closed form treats the statistics' dependence on x analytically but returns plain arrays:
+        # right for a first derivative. When this backward is itself being recorded (create_graph=True:
+        # a gradient penalty through a normalized critic), differentiate the composite formula instead,
+        # so that the second derivative is exact.
         if is_grad_enabled():
             return self._composite_backward(g)
         x = self.parents[0].data
-        dx, dgamma, dbeta = dispatch.normalize_backward(g.data, x, self.mean, self.rstd, self.gamma, self.axes)
+        args = (g.data, x, self.mean, self.rstd, self.gamma, self.axes)
+        dx, dgamma, dbeta = dispatch.normalize_backward(*args) or normalize_vjp(*args)
         return Tensor(dx) if self.gamma is None else (Tensor(dx), Tensor(dgamma), Tensor(dbeta))
 
     def _composite_backward(self, g):
@@ -86,10 +116,8 @@ def _normalize(x: Tensor, axes: tuple, eps: float, weight: Tensor | None = None,
     """y = (x - mu) / sqrt(var + eps) [* weight + bias] with mu, var the moments over ``axes`` and
     weight, bias per channel; returns (y, mu, var) (mu and var as constants: they feed the running
     statistics). With only one of weight and bias, the affine map is applied by the caller."""
-    stats = {}
     affine = (weight, bias) if weight is not None and bias is not None else ()
-    y = Normalize.apply(x, *affine, axes=axes, eps=eps, stats=stats)
-    return y, Tensor(stats["mu"]), Tensor(stats["var"])
+    return Normalize.apply(x, *affine, axes=axes, eps=eps)
 
 
 def _affine(x_hat: Tensor, weight: Tensor | None, bias: Tensor | None, shape: tuple) -> Tensor:
