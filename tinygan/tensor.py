@@ -83,8 +83,8 @@ class Function:
             if any(needs):
                 fn.parents, fn.needs_input_grad = inputs, needs
                 out.requires_grad, out._ctx = True, fn
-                if cls.save_output:
-                    fn._output_ref = weakref.ref(out)
+                if cls.save_output:  # weakly: out holds fn (out._ctx), and a strong reference back would
+                    fn._output_ref = weakref.ref(out)  # make a cycle that only the cycle collector frees
         return (out, *map(Tensor, extras)) if extras else out
 
     @property
@@ -292,61 +292,83 @@ _FREED = ("Trying to backward through the graph a second time: the first backwar
 def _backprop(roots, root_grads, create_graph: bool, retain_graph: bool, inputs):
     """The reverse walk shared by ``Tensor.backward`` and ``tinygan.grad``.
 
-    With ``inputs=None`` gradients are accumulated into the leaves' ``.grad``; otherwise
-    the gradients of ``inputs`` are returned (and no ``.grad`` is touched). Each gradient
-    gets the dtype of its tensor (PyTorch's engine casts them too). Without ``retain_graph``
-    each Function walked through that saves tensors is marked freed (where PyTorch frees the
-    values it saved), so that walking through it again raises, as in PyTorch.
+    Nodes are visited outputs first, so a node's gradient is complete (every consumer has added its
+    part) when it is reached; it then goes to the node's op's backward, whose input gradients are added
+    to the parents' pending sums. With ``inputs=None`` (backward) the leaves keep their gradient in
+    ``.grad``; otherwise (grad) the gradients of ``inputs`` are returned by id and no ``.grad`` is
+    touched. Without ``retain_graph`` each op walked through that saves tensors is marked freed (where
+    PyTorch frees the values it saved), so that walking through it again raises, as in PyTorch.
     """
-    order = _topological_order(roots)
-    wanted = None
-    if inputs is not None:
-        wanted = {id(t) for t in inputs}
-        reaches = set(wanted)  # nodes with a path down to a wanted input: the only ones to visit
-        for t in order:
-            if t._ctx is not None and any(id(p) in reaches for p in t._ctx.parents):
-                reaches.add(id(t))
-    grads = {}
-    for r, g in zip(roots, root_grads):
-        grads[id(r)] = grads[id(r)] + g if id(r) in grads else g
-    found, stored = {}, set()
-    with set_grad_enabled(create_graph):
+    order = _topological_order(roots)                 # every node, inputs before outputs
+    on_path = None if inputs is None else _leading_to(inputs, order)
+    pending = {}                                      # id(node) -> the sum of the gradients it has received
+    for root, g in zip(roots, root_grads):
+        _add(pending, root, g)
+    found, owned = {}, set()                          # grad()'s results; .grad arrays given to one leaf only
+    with set_grad_enabled(create_graph):              # create_graph: the backward ops record a graph too
         for t in reversed(order):
-            g = grads.pop(id(t), None)
-            if g is None:
+            g = pending.pop(id(t), None)
+            if g is None:                             # no path from the roots' gradients to t
                 continue
-            if wanted is not None:
-                if id(t) in wanted:
+            if inputs is not None:
+                if id(t) in on_path["inputs"]:
                     found[id(t)] = g
-                if t._ctx is None or id(t) not in reaches:
+                if t._ctx is None or id(t) not in on_path["nodes"]:  # a leaf, or nothing wanted below t
                     continue
             elif t._ctx is None:
-                if t.grad is None:
-                    # g may be a view or shared with another leaf (a + b passes one g to both):
-                    # give the leaf an array of its own unless it is a graph to differentiate.
-                    own = create_graph or (g.data.base is None and id(g) not in stored)
-                    t.grad = g if own else Tensor(g.data.copy())
-                    stored.add(id(t.grad))
-                else:
-                    t.grad = t.grad + g
+                _keep_leaf_grad(t, g, create_graph, owned)
                 continue
-            ctx = t._ctx
-            if ctx.freed:
-                raise RuntimeError(_FREED)
-            in_grads = ctx.backward(g)
-            ctx.freed = ctx.saves_tensors and not retain_graph
-            if not isinstance(in_grads, tuple):
-                in_grads = (in_grads,)
-            for p, pg, need in zip(ctx.parents, in_grads, ctx.needs_input_grad):
-                if pg is None or not need:
-                    continue
-                if pg.shape != p.shape:
-                    raise RuntimeError(f"{type(ctx).__name__}.backward returned a gradient of shape "
-                                       f"{pg.shape} for an input of shape {p.shape}")
-                if pg.dtype != p.dtype:
-                    pg = pg.to(p.dtype)
-                grads[id(p)] = grads[id(p)] + pg if id(p) in grads else pg
+            for parent, parent_grad in _input_grads(t._ctx, g, retain_graph):
+                _add(pending, parent, parent_grad)
     return found
+
+
+def _add(pending: dict, t: Tensor, g: Tensor) -> None:
+    """Sum g into t's pending gradient (a tensor used twice receives two gradients)."""
+    pending[id(t)] = pending[id(t)] + g if id(t) in pending else g
+
+
+def _leading_to(inputs, order) -> dict:
+    """For grad(): the ids of ``inputs``, and of every node with a path down to one of them: the only
+    nodes whose backward is needed."""
+    wanted = {id(t) for t in inputs}
+    nodes = set(wanted)
+    for t in order:  # inputs before outputs: a node's parents are decided before it
+        if t._ctx is not None and any(id(p) in nodes for p in t._ctx.parents):
+            nodes.add(id(t))
+    return {"inputs": wanted, "nodes": nodes}
+
+
+def _keep_leaf_grad(leaf: Tensor, g: Tensor, create_graph: bool, owned: set) -> None:
+    """leaf.grad += g. A first gradient is stored without a copy when no one else can hold its array;
+    it is copied when it may be shared: a view of another array (reshape's backward), or the very
+    tensor already stored in another leaf (a + b hands one g to both). Otherwise an in-place change
+    of one leaf's .grad (gradient clipping) would change another's. With create_graph the gradient is
+    a graph to differentiate again, and is kept as it is."""
+    if leaf.grad is not None:
+        leaf.grad = leaf.grad + g
+        return
+    shared = g.data.base is not None or id(g) in owned
+    leaf.grad = Tensor(g.data.copy()) if shared and not create_graph else g
+    owned.add(id(leaf.grad))
+
+
+def _input_grads(ctx: Function, g: Tensor, retain_graph: bool):
+    """(parent, gradient) for each input of ctx that needs one: ctx.backward(g), checked against the
+    input's shape and cast to its dtype (PyTorch's engine casts them too)."""
+    if ctx.freed:
+        raise RuntimeError(_FREED)
+    in_grads = ctx.backward(g)
+    ctx.freed = ctx.saves_tensors and not retain_graph
+    if not isinstance(in_grads, tuple):
+        in_grads = (in_grads,)
+    for p, pg, need in zip(ctx.parents, in_grads, ctx.needs_input_grad):
+        if pg is None or not need:
+            continue
+        if pg.shape != p.shape:
+            raise RuntimeError(f"{type(ctx).__name__}.backward returned a gradient of shape "
+                               f"{pg.shape} for an input of shape {p.shape}")
+        yield p, pg if pg.dtype == p.dtype else pg.to(p.dtype)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
