@@ -4,9 +4,8 @@
     gemm.py          sgemm(a, b, trans_a, trans_b, alpha, beta, out)
     conv.py          im2col(x, ...), col2im(cols, x_shape, ...)
     norm.py          norm_forward(x, gamma, beta, eps, mode), norm_backward(dy, x, mean, rstd, gamma, mode)
-    elementwise.py   bias_act, bias_act_backward, adam_update, adam_update_capturable, step_increment
+    elementwise.py   adam_update, adam_update_capturable, step_increment
     random.py        PhiloxGenerator (uniform, dropout_mask on the GPU), philox_raw
-    conv_numba.py    Numba CUDA twins of im2col/col2im (runs in the CUDA simulator without a GPU)
 
 Importing this package (or any wrapper module) needs neither CuPy, a GPU, nvcc nor Numba; CuPy is
 reached through tinygan.backend.cupy() when a kernel is first called.

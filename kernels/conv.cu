@@ -22,7 +22,8 @@
 // Sizes: x and cols have fewer than 2^31 elements (the wrapper checks), so once inside the loop the
 // index math is 32-bit: a 64-bit division costs several times more instructions than a 32-bit one.
 //
-// The Numba twins in conv_numba.py mirror these kernels line by line.
+// The Numba twins in tests/kernels/conv_numba.py mirror these kernels line by line (the tests run them
+// in the CUDA simulator, without a GPU).
 
 extern "C" __global__ void im2col(const float* __restrict__ x, float* __restrict__ cols,
                                   int N, int C, int H, int W, int kh, int kw, int sh, int sw,

@@ -1,7 +1,5 @@
 // elementwise.cu -- fused elementwise kernels: one launch where NumPy-style code would take several.
 //
-//   bias_act           y = act(x + b[c])   for x viewed as (N, C, L): NCHW (L = H*W) or (N, F) (L = 1)
-//   bias_act_backward  dx = dy * act'(x + b), computed from the output y (no need to keep x)
 //   adam_update        one Adam step on one parameter, in place on p, m and v (PyTorch's formula):
 //                        g += weight_decay * p                     (L2 penalty, as torch.optim.Adam)
 //                        m = beta1 * m + (1 - beta1) * g
@@ -11,66 +9,11 @@
 //   adam_update_capturable   the same with t read from device memory (for CUDA graphs), and
 //   step_increment           t += 1 on the device.
 //
-// Mapping: one thread per element, idx = flat index into the contiguous array; element idx of an
-// (N, C, L) array has channel c = (idx / L) % C.
+// Mapping: one thread per element, idx = flat index into the contiguous arrays.
 // Launch (all): block = 256 threads, grid = enough blocks to cover n (capped; the grid-stride loop
 // covers the rest). n < 2^31 (the wrapper checks): the loop counter is 64-bit so that it cannot
 // overflow, but the index math inside is 32-bit, much cheaper than 64-bit division.
 //
-// Activation codes (kernels/elementwise.py holds the same table):
-//   0 identity, 1 relu, 2 leaky_relu(slope), 3 tanh, 4 sigmoid.
-// The derivative from y is exact for these: relu/leaky_relu have y > 0 exactly when x + b > 0
-// (slope >= 0), tanh' = 1 - y^2, sigmoid' = y (1 - y).
-
-#define ACT_IDENTITY 0
-#define ACT_RELU 1
-#define ACT_LEAKY_RELU 2
-#define ACT_TANH 3
-#define ACT_SIGMOID 4
-
-__device__ __forceinline__ float activate(float z, int act, float slope)
-{
-    switch (act) {
-        case ACT_RELU:       return z > 0.f ? z : 0.f;
-        case ACT_LEAKY_RELU: return z > 0.f ? z : slope * z;
-        case ACT_TANH:       return tanhf(z);
-        case ACT_SIGMOID:    return 1.f / (1.f + expf(-z));
-        default:             return z;
-    }
-}
-
-// d act / dz, written in terms of y = act(z).
-__device__ __forceinline__ float activate_grad(float y, int act, float slope)
-{
-    switch (act) {
-        case ACT_RELU:       return y > 0.f ? 1.f : 0.f;
-        case ACT_LEAKY_RELU: return y > 0.f ? 1.f : slope;
-        case ACT_TANH:       return 1.f - y * y;
-        case ACT_SIGMOID:    return y * (1.f - y);
-        default:             return 1.f;
-    }
-}
-
-extern "C" __global__ void bias_act(const float* __restrict__ x, const float* __restrict__ b,
-                                    float* __restrict__ y, int n, int C, int L, int act, float slope)
-{
-    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < n;
-         k += (long long)gridDim.x * blockDim.x) {
-        const int idx = (int)k;
-        y[idx] = activate(x[idx] + b[(idx / L) % C], act, slope);
-    }
-}
-
-extern "C" __global__ void bias_act_backward(const float* __restrict__ dy, const float* __restrict__ y,
-                                             float* __restrict__ dx, int n, int act, float slope)
-{
-    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x; k < n;
-         k += (long long)gridDim.x * blockDim.x) {
-        const int idx = (int)k;
-        dx[idx] = dy[idx] * activate_grad(y[idx], act, slope);
-    }
-}
-
 // The Adam update of elements k of one parameter (grid-stride), given lr / bc1 and sqrt(bc2).
 __device__ __forceinline__ void adam_loop(float* __restrict__ p, const float* __restrict__ g,
                                           float* __restrict__ m, float* __restrict__ v, int n,

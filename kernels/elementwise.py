@@ -1,63 +1,14 @@
-"""Fused elementwise kernels on cupy arrays (kernels/elementwise.cu): bias + activation and Adam
-(plus the capturable Adam of CUDA graphs, whose step count lives on the device).
+"""Fused elementwise kernels on cupy arrays (kernels/elementwise.cu): Adam (and the capturable Adam
+of CUDA graphs, whose step count lives on the device).
 
 Mapping: one thread per element of the (contiguous) array. Launch shape (all): block = (256,),
 grid = (ceil(n / 256),) capped, with a grid-stride loop in the kernel.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from tinygan import backend
-
 from .loader import BLOCK, check_array, get_kernel, grid_1d
-
-# The activation codes of elementwise.cu.
-ACTIVATIONS = {"identity": 0, "relu": 1, "leaky_relu": 2, "tanh": 3, "sigmoid": 4}
-
-
-def _act_code(kernel: str, act: str, slope: float) -> int:
-    if act not in ACTIVATIONS:
-        raise ValueError(f"{kernel}: act must be one of {tuple(ACTIVATIONS)}, got {act!r}")
-    if act == "leaky_relu" and slope < 0:
-        raise ValueError(f"{kernel}: leaky_relu needs slope >= 0 (the backward reads the sign of y)")
-    return ACTIVATIONS[act]
-
-
-def bias_act(x, bias=None, act: str = "identity", slope: float = 0.01):
-    """y = act(x + bias[c]) for x of shape (N, C, *spatial) or (N, C); bias (C,) or None."""
-    cp = backend.cupy()
-    code = _act_code("bias_act", act, slope)
-    x = check_array("bias_act", "x", x, min_ndim=2)
-    C, L = x.shape[1], math.prod(x.shape[2:])
-    if bias is None:
-        bias = cp.zeros(C, dtype=cp.float32)
-    bias = check_array("bias_act", "bias", bias, ndim=1)
-    if bias.shape != (C,):
-        raise ValueError(f"bias_act: bias must have shape {(C,)}, got {bias.shape}")
-    y = cp.empty_like(x)
-    if x.size:
-        get_kernel("elementwise", "bias_act")(grid_1d(x.size), (BLOCK,), (
-            x, bias, y, np.int32(x.size), np.int32(C), np.int32(L), np.int32(code), np.float32(slope)))
-    return y
-
-
-def bias_act_backward(dy, y, act: str = "identity", slope: float = 0.01):
-    """dx = dy * act'(x + bias), from the forward output y. The bias gradient is dx summed over
-    every axis but 1: ``dx.sum(axis=(0, 2, 3))`` for NCHW, ``dx.sum(axis=0)`` for (N, F)."""
-    cp = backend.cupy()
-    code = _act_code("bias_act_backward", act, slope)
-    dy = check_array("bias_act_backward", "dy", dy)
-    y = check_array("bias_act_backward", "y", y)
-    if dy.shape != y.shape:
-        raise ValueError(f"bias_act_backward: dy has shape {dy.shape}, y has {y.shape}")
-    dx = cp.empty_like(dy)
-    if dy.size:
-        get_kernel("elementwise", "bias_act_backward")(grid_1d(dy.size), (BLOCK,), (
-            dy, y, dx, np.int32(dy.size), np.int32(code), np.float32(slope)))
-    return dx
 
 
 def _check_adam(kernel: str, p, g, m, v):

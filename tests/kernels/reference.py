@@ -92,22 +92,6 @@ def norm_backward_ref(dy, x, gamma, eps, mode):
     return dx, (dy * xhat).sum(axis=channel_axes), dy.sum(axis=channel_axes)
 
 
-ACTS = {
-    "identity": (lambda z, s: z, lambda z, s: np.ones_like(z)),
-    "relu": (lambda z, s: np.maximum(z, 0), lambda z, s: (z > 0).astype(z.dtype)),
-    "leaky_relu": (lambda z, s: np.where(z > 0, z, s * z), lambda z, s: np.where(z > 0, 1.0, s)),
-    "tanh": (lambda z, s: np.tanh(z), lambda z, s: 1 - np.tanh(z) ** 2),
-    "sigmoid": (lambda z, s: 1 / (1 + np.exp(-z)), lambda z, s: np.exp(-z) / (1 + np.exp(-z)) ** 2),
-}
-
-
-def bias_act_ref(x, bias, act, slope):
-    """(y, dy/dz) for z = x + bias[c], in float64."""
-    z = x.astype(np.float64) + bias.reshape((1, -1) + (1,) * (x.ndim - 2))
-    f, df = ACTS[act]
-    return f(z, slope), df(z, slope)
-
-
 def adam_ref(p, g, m, v, lr, beta1, beta2, eps, weight_decay, step):
     """One step of torch.optim.Adam (L2 weight decay), in float64; returns new (p, m, v)."""
     g = g + weight_decay * p

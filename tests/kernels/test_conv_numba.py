@@ -6,10 +6,10 @@ also exercise the kernels' grid-stride loops.
 """
 import numpy as np
 import pytest
+from conv_numba import col2im_numba, im2col_numba
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference import col2im_ref, conv_geometries, im2col_ref
-from tinygan.kernels.conv_numba import col2im_numba, im2col_numba
 
 pytestmark = pytest.mark.cudasim
 LAUNCH = {"threads": 32, "max_blocks": 4}

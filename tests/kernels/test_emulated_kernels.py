@@ -19,7 +19,6 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from reference import (
     adam_ref,
-    bias_act_ref,
     conv_geometries,
     norm_backward_ref,
     norm_forward_ref,
@@ -136,32 +135,38 @@ def randn(rng, *shape):
 
 # --- the emulator itself ------------------------------------------------------------------------
 
+def _adam_args(p, g, m, v, n):
+    """adam_update's arguments (p, g, m, v, int n, then 7 floats: lr, beta1, beta2, eps, weight_decay, bc1, bc2)."""
+    floats = (1e-2, 0.5, 0.999, 1e-8, 0.0, 0.5, 1e-3)
+    return (p, g, m, v, np.int32(n), *map(np.float32, floats))
+
+
 def test_emulated_kernels_check_their_arguments(cp):
     """Arguments a GPU launch would misread are refused: wrong scalar width, dtype, layout, count."""
-    kernel = emulated_kernel("elementwise", "bias_act_backward")   # (dy, y, dx, int n, int act, float slope)
+    kernel = emulated_kernel("elementwise", "adam_update")
     a = cp.zeros(8, np.float32)
-    kernel((1,), (32,), (a, a, a, np.int32(8), np.int32(0), np.float32(0)))
+    args = _adam_args(a, a, a, a, 8)
+    kernel((1,), (32,), args)
     with pytest.raises(TypeError, match="Python int"):       # CuPy would pass int64 for `int n`
-        kernel((1,), (32,), (a, a, a, 8, np.int32(0), np.float32(0)))
+        kernel((1,), (32,), (*args[:4], 8, *args[5:]))
     with pytest.raises(TypeError, match="float32"):
-        kernel((1,), (32,), (a, a, a, np.int32(8), np.int32(0), np.float64(0)))
+        kernel((1,), (32,), (*args[:5], np.float64(1e-2), *args[6:]))
     with pytest.raises(TypeError, match="float32 array"):
-        kernel((1,), (32,), (a.astype(np.float64), a, a, np.int32(8), np.int32(0), np.float32(0)))
+        kernel((1,), (32,), (a.astype(np.float64), *args[1:]))
     with pytest.raises(ValueError, match="contiguous"):
-        kernel((1,), (32,), (a[::2], a, a, np.int32(4), np.int32(0), np.float32(0)))
-    with pytest.raises(TypeError, match="takes 6 arguments"):
-        kernel((1,), (32,), (a, a, a, np.int32(8), np.int32(0)))
+        kernel((1,), (32,), _adam_args(a[::2], a[:4], a[:4], a[:4], 4))
+    with pytest.raises(TypeError, match="takes 12 arguments"):
+        kernel((1,), (32,), args[:-1])
     with pytest.raises(ValueError, match="limits"):
-        kernel((1,), (2048,), (a, a, a, np.int32(8), np.int32(0), np.float32(0)))
+        kernel((1,), (2048,), args)
 
 
 def test_writes_outside_an_allocation_are_caught(cp):
     """The guard zones work: a launch told n is larger than its arrays fails the test."""
-    dy, y = cp.asarray(np.ones(8, np.float32)), cp.asarray(np.ones(8, np.float32))
-    dx = cp.empty(8, np.float32)
-    launch = elementwise_kernels.get_kernel("elementwise", "bias_act_backward")
+    p, g, m, v = (cp.asarray(np.ones(8, np.float32)) for _ in range(4))
+    launch = elementwise_kernels.get_kernel("elementwise", "adam_update")
     with pytest.raises(AssertionError, match="wrote outside"):
-        launch((1,), (32,), (dy, y, dx, np.int32(12), np.int32(0), np.float32(0)))
+        launch((1,), (32,), _adam_args(p, g, m, v, 12))
 
 
 # --- gemm ---------------------------------------------------------------------------------------
@@ -270,23 +275,6 @@ def test_norm_forward_backward(cp, shape, mode, affine, seed):
         np.testing.assert_allclose(dbeta.get(), dbeta_ref, rtol=1e-4, atol=1e-3)
     else:
         assert dgamma is None and dbeta is None
-
-
-# --- bias + activation --------------------------------------------------------------------------
-
-@settings(deadline=None, max_examples=8)
-@given(st.lists(st.integers(1, 9), min_size=2, max_size=4).filter(lambda s: len(s) != 3),
-       st.booleans(), st.floats(0.0, 1.0), st.integers(0, 2**32 - 1))
-@pytest.mark.parametrize("act", ["identity", "relu", "leaky_relu", "tanh", "sigmoid"])
-def test_bias_act(cp, act, shape, with_bias, slope, seed):
-    rng = np.random.default_rng(seed)
-    x, dy = randn(rng, *shape), randn(rng, *shape)
-    bias = randn(rng, shape[1]) if with_bias else np.zeros(shape[1], np.float32)
-    y = elementwise_kernels.bias_act(cp.asarray(x), cp.asarray(bias) if with_bias else None, act, slope)
-    y_ref, dact = bias_act_ref(x, bias, act, slope)
-    np.testing.assert_allclose(y.get(), y_ref, rtol=1e-5, atol=1e-6)
-    dx = elementwise_kernels.bias_act_backward(cp.asarray(dy), y, act, slope)
-    np.testing.assert_allclose(dx.get(), dy * dact, rtol=1e-4, atol=1e-5)
 
 
 # --- Adam ---------------------------------------------------------------------------------------
@@ -452,12 +440,14 @@ def test_philox_generator_state(cp):
 def test_grid_stride_loops_cover_any_launch_shape(cp, grid, block):
     """The wrappers launch enough blocks to cover n; the kernels must also work with fewer."""
     rng = np.random.default_rng(7)
-    x, b = randn(rng, 3, 5, 41), randn(rng, 5)
-    y = cp.empty(x.shape, np.float32)
-    emulated_kernel("elementwise", "bias_act")(grid, block, (
-        cp.asarray(x), cp.asarray(b), y, np.int32(x.size), np.int32(5), np.int32(41), np.int32(3),
-        np.float32(0)))
-    np.testing.assert_allclose(y.get(), bias_act_ref(x, b, "tanh", 0)[0], rtol=1e-5, atol=1e-6)
+    p, g = randn(rng, 3, 5, 41), randn(rng, 3, 5, 41)
+    p_cp, m, v = cp.asarray(p), cp.zeros(p.shape, np.float32), cp.zeros(p.shape, np.float32)
+    emulated_kernel("elementwise", "adam_update")(grid, block, (
+        p_cp, cp.asarray(g), m, v, np.int32(p.size), *map(np.float32, (ADAM["lr"], ADAM["beta1"], ADAM["beta2"],
+                                                                        ADAM["eps"], 0.0, 1 - ADAM["beta1"],
+                                                                        1 - ADAM["beta2"]))))
+    p_ref, _, _ = adam_ref(p.astype(np.float64), g, 0 * p, 0 * p, step=1, weight_decay=0.0, **ADAM_F32)
+    np.testing.assert_allclose(p_cp.get(), p_ref, rtol=1e-5, atol=1e-5)    # every element updated
 
     geometry = ((3, 2), (2, 1), (1, 0), (1, 2))
     _, _, args = conv_kernels.geometry("im2col", (2, 3, 7, 6), *geometry)

@@ -5,7 +5,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference import (
     adam_ref,
-    bias_act_ref,
     col2im_ref,
     conv_geometries,
     im2col_ref,
@@ -130,20 +129,7 @@ def test_norm_forward_backward(cp, shape, mode, affine):
         assert dgamma is None and dbeta is None
 
 
-# --- bias + activation, Adam --------------------------------------------------------------------
-
-@pytest.mark.parametrize("act", ["identity", "relu", "leaky_relu", "tanh", "sigmoid"])
-@pytest.mark.parametrize("shape", [(2, 3, 5, 7), (9, 17), (1, 1)])
-def test_bias_act(cp, act, shape):
-    from tinygan.kernels.elementwise import bias_act, bias_act_backward
-    rng = np.random.default_rng(1)
-    x, bias, dy, slope = randn(rng, *shape), randn(rng, shape[1]), randn(rng, *shape), 0.2
-    y = bias_act(cp.asarray(x), cp.asarray(bias), act, slope)
-    y_ref, dact = bias_act_ref(x, bias, act, slope)
-    np.testing.assert_allclose(y.get(), y_ref, rtol=1e-5, atol=1e-6)
-    dx = bias_act_backward(cp.asarray(dy), y, act, slope)
-    np.testing.assert_allclose(dx.get(), dy * dact, rtol=1e-4, atol=1e-5)
-
+# --- Adam --------------------------------------------------------------------
 
 @pytest.mark.parametrize("weight_decay", [0.0, 0.01])
 @pytest.mark.parametrize("shape", [(1,), (7, 33), (64, 3, 5, 5)])

@@ -1,4 +1,5 @@
-"""Numba CUDA twins of kernels/conv.cu: im2col and col2im, line for line.
+"""Numba CUDA twins of kernels/conv.cu: im2col and col2im, line for line (test-only: they check the
+.cu indexing in the CUDA simulator).
 
 Same names, same arguments (flat arrays standing in for pointers, then N, C, H, W, kh, kw, sh, sw,
 ph, pw, dh, dw, Ho, Wo) and the same indexing as the CUDA C kernels, so the two read side by side.
@@ -16,8 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import cuda
-
-from .conv import Pair, geometry
+from tinygan.kernels.conv import Pair, geometry
 
 
 @cuda.jit
