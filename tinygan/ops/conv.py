@@ -111,10 +111,10 @@ class ConvTranspose2d(Function):
     # conv_transpose2d() pads x to make it so when output_padding >= stride.
     def forward(self, x, w, b=None, *, size, stride, padding, dilation):
         self.geometry = {"stride": stride, "padding": padding, "dilation": dilation}
-        (n, c_in, h, wd), (_, c_out, kh, kw) = x.shape, w.shape
+        (n, c_in, height, width), (_, c_out, kh, kw) = x.shape, w.shape
         w_mat_t = w.reshape(c_in, -1).T  # (C_out*kh*kw, C_in)
         y = backend.xp_of(x).empty((n, c_out, *size), dtype=x.dtype)
-        for lo, hi in batch_chunks(n, w_mat_t.shape[0] * h * wd * x.itemsize):
+        for lo, hi in batch_chunks(n, w_mat_t.shape[0] * height * width * x.itemsize):
             x_mat = x[lo:hi].transpose(1, 0, 2, 3).reshape(c_in, -1)  # (C_in, (hi-lo)*H*W), a copy
             cols = dispatch.matmul(w_mat_t, x_mat)  # (C_out*kh*kw, (hi-lo)*H*W)
             y[lo:hi] = dispatch.col2im(cols, (hi - lo, c_out, *size), (kh, kw), stride, padding, dilation)
