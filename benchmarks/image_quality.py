@@ -19,12 +19,11 @@ import json
 import os
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from machine import bench_env, blas_kernel
-from runs import train_or_read
+from machine import bench_env
+from runs import add_run_arguments, report, run_jobs, train_or_read
 
 VARIANTS = ("dcgan", "cgan", "infogan")
 DATASETS = ("mnist", "fashion-mnist")
@@ -61,14 +60,9 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", nargs="+", type=int, default=[0])
     p.add_argument("--steps", type=int, help="training steps (default: the variant's own)")
     p.add_argument("--eval-every", type=int, default=500, help="classifier-FID and classes every N steps")
-    p.add_argument("--jobs", type=int, default=1, help="runs at a time")
-    p.add_argument("--threads", type=int, default=1, help="cores per run")
-    p.add_argument("--out", default="runs/image_quality")
-    p.add_argument("--markdown", help="also write the table to this file")
+    add_run_arguments(p, out="runs/image_quality")
     args = p.parse_args(argv)
     jobs = [(v, d, s) for d in args.datasets for v in args.variants for s in args.seeds]
-    print(f"{len(jobs)} runs, {args.jobs} at a time, {args.threads} threads each; OPENBLAS_CORETYPE and "
-          f"OPENBLAS_L2_SIZE unset for them; BLAS: {blas_kernel(bench_env(threads=args.threads))}", flush=True)
 
     def run(job):
         variant, dataset, seed = job
@@ -80,8 +74,7 @@ def main(argv=None) -> int:
             return {"job": job, **trained}
         return {"job": job, **trained, "eval": evaluate(out, args.threads)}
 
-    with ThreadPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(run, jobs))
+    results = run_jobs(run, jobs, args.jobs, args.threads)
     lines = [("| variant | data | seed | steps | classes | KL to uniform | confidence | classifier-FID (real) | "
              "precision | recall | requested label | code purity | target |"),
              "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|"]
@@ -96,10 +89,7 @@ def main(argv=None) -> int:
                      f"{g['kl_to_uniform']:.3f} | {g['mean_confidence']:.3f} | {g['classifier_fid']:.1f} "
                      f"({real['classifier_fid']:.1f}) | {g['precision']:.3f} | {g['recall']:.3f} | "
                      f"{opt['label_accuracy']} | {opt['code_purity']} | {target(variant, g, real)} |")
-    print("\n".join(lines))
-    if args.markdown:
-        Path(args.markdown).write_text("\n".join(lines) + "\n")
-    return 1 if any("error" in r for r in results) else 0
+    return report(lines, results, args.markdown)
 
 
 if __name__ == "__main__":

@@ -23,13 +23,11 @@ import math
 import os
 import statistics
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from machine import bench_env, blas_kernel
-from runs import train_or_read
+from runs import report, run_jobs, train_or_read
 
 
 @dataclass(frozen=True)
@@ -206,15 +204,8 @@ def main(argv=None) -> int:
     root = Path(args.out) / name
     jobs = [(n, configs[n], d, s, args.steps, args.score_every, root)
             for d in (args.datasets or datasets) for n in names for s in args.seeds]
-    print(f"{len(jobs)} runs, {args.jobs} at a time; OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for them; "
-          f"BLAS: {blas_kernel(bench_env(threads=1))}", flush=True)
-    with ThreadPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(run_one, jobs))
-    lines = table(results, name, args.score_every)
-    print("\n".join(lines))
-    if args.markdown:
-        Path(args.markdown).write_text("\n".join(lines) + "\n")
-    return 1 if any("error" in r for r in results) else 0
+    results = run_jobs(run_one, jobs, args.jobs, threads=1)
+    return report(table(results, name, args.score_every), results, args.markdown)
 
 
 if __name__ == "__main__":

@@ -11,9 +11,10 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from machine import bench_env
+from machine import bench_env, blas_kernel
 
 
 def metrics_rows(out: Path) -> list[dict]:
@@ -44,3 +45,28 @@ def train_or_read(args: list[str], out: Path, scored: str, threads: int = 1) -> 
               "scores": [r for r in metrics_rows(out) if scored in r]}
     done.write_text(json.dumps(result))
     return result
+
+
+def add_run_arguments(parser, out: str) -> None:
+    """The options every learning benchmark takes: how many runs at once, on how many cores, where."""
+    parser.add_argument("--jobs", type=int, default=1, help="runs at a time")
+    parser.add_argument("--threads", type=int, default=1, help="cores per run")
+    parser.add_argument("--out", default=out, help=f"the runs' folders go here (default {out})")
+    parser.add_argument("--markdown", help="also write the table to this file")
+
+
+def run_jobs(run, jobs: list, at_a_time: int, threads: int) -> list:
+    """[run(job) for job in jobs], ``at_a_time`` at once, after a header that names the BLAS kernel
+    the runs get (benchmarks/machine.py)."""
+    print(f"{len(jobs)} runs, {at_a_time} at a time, {threads} thread(s) each; OPENBLAS_CORETYPE and "
+          f"OPENBLAS_L2_SIZE unset for them; BLAS: {blas_kernel(bench_env(threads=threads))}", flush=True)
+    with ThreadPoolExecutor(at_a_time) as pool:
+        return list(pool.map(run, jobs))
+
+
+def report(lines: list[str], results: list[dict], markdown: str | None) -> int:
+    """Print the table (and write it to ``markdown``); the exit code: 1 if a run failed."""
+    print("\n".join(lines))
+    if markdown:
+        Path(markdown).write_text("\n".join(lines) + "\n")
+    return 1 if any("error" in r for r in results) else 0

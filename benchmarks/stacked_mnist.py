@@ -22,12 +22,10 @@ import math
 import os
 import statistics
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from machine import bench_env, blas_kernel
-from runs import train_or_read
+from runs import add_run_arguments, report, run_jobs, train_or_read
 
 CONFIGS = {"dcgan": 1, "pacdcgan2": 2, "pacdcgan3": 3, "pacdcgan4": 4}  # name: PacGAN degree m
 # PacGAN (Lin et al. 2018), Table 2: modes (of 1000) / KL, 50 epochs of 128,000 images (100,000 steps of 64).
@@ -72,14 +70,9 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", nargs="+", type=int, default=[0])
     p.add_argument("--steps", type=int, default=3000, help="training steps of each run")
     p.add_argument("--eval-every", type=int, default=1000, help="score 26,000 samples every N steps")
-    p.add_argument("--jobs", type=int, default=1, help="runs at a time")
-    p.add_argument("--threads", type=int, default=1, help="cores per run")
-    p.add_argument("--out", default="runs/stacked_mnist")
-    p.add_argument("--markdown", help="also write the table to this file")
+    add_run_arguments(p, out="runs/stacked_mnist")
     args = p.parse_args(argv)
     jobs = [(name, seed) for name in args.configs for seed in args.seeds]
-    print(f"{len(jobs)} runs, {args.jobs} at a time, {args.threads} threads each; OPENBLAS_CORETYPE and "
-          f"OPENBLAS_L2_SIZE unset for them; BLAS: {blas_kernel(bench_env(threads=args.threads))}", flush=True)
 
     def run(job):
         name, seed = job
@@ -87,13 +80,8 @@ def main(argv=None) -> int:
         return {"name": name, "seed": seed, **train_or_read(command(CONFIGS[name], seed, args.steps, args.eval_every),
                                                               out, scored="modes_covered", threads=args.threads)}
 
-    with ThreadPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(run, jobs))
-    lines = table(results)
-    print("\n".join(lines))
-    if args.markdown:
-        Path(args.markdown).write_text("\n".join(lines) + "\n")
-    return 1 if any("error" in r for r in results) else 0
+    results = run_jobs(run, jobs, args.jobs, args.threads)
+    return report(table(results), results, args.markdown)
 
 
 if __name__ == "__main__":
