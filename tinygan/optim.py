@@ -330,8 +330,8 @@ class Adam(Optimizer):
     def _update(self, p, g, state: dict, group: dict) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         weight_decay = group["weight_decay"]
-        if group.get("capturable"):
-            return self._update_capturable(p, g, state, lr, beta1, beta2, eps, weight_decay)
+        if group.get("capturable"):  # t on the GPU, for CUDA graphs: the same arithmetic in a kernel
+            return dispatch.adam_update_capturable(p, g, state, lr, beta1, beta2, eps, weight_decay)
         xp = backend.xp_of(p)
         if not state:
             state.update(step=0, exp_avg=xp.zeros_like(p), exp_avg_sq=xp.zeros_like(p))
@@ -339,9 +339,9 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = xp.zeros_like(p)
         state["step"] += 1
         t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
-        if not (group["amsgrad"] or group["maximize"]) and p.dtype == g.dtype:
-            # the hot path: one fused pass over p, g, m, v (a CUDA kernel or a Numba loop)
-            dispatch.adam_update(p, g, m, v, lr, beta1, beta2, eps, weight_decay, t)
+        # the equations below in one fused pass over p, g, m, v, where dispatch has one
+        if dispatch.adam_update(p, g, m, v, lr, beta1, beta2, eps, weight_decay, t, group["amsgrad"],
+                                group["maximize"]):
             return
         if group["maximize"]:
             g = -g
@@ -356,23 +356,6 @@ class Adam(Optimizer):
         bias_correction1, bias_correction2 = 1 - beta1 ** t, 1 - beta2 ** t
         denom = xp.sqrt(v) / math.sqrt(bias_correction2) + eps
         p -= (lr / bias_correction1) * (m / denom)
-
-    def _update_capturable(self, p, g, state: dict, lr, beta1, beta2, eps, weight_decay) -> None:
-        # capturable=True (as torch): the step count t is a (1,) float32 array on the GPU, moved
-        # on by a kernel, and the bias corrections are computed on the GPU from it. No host number
-        # changes from step to step, so the step can be captured in a CUDA graph (tinygan.cuda).
-        if not (backend.is_cupy_array(p) and p.dtype == np.float32 and g.dtype == np.float32):
-            raise ValueError(f"Adam: capturable=True needs float32 parameters on 'cuda', got a {p.dtype} "
-                             f"parameter on '{backend.device_of(p)}'")
-        from .kernels.elementwise import adam_update_capturable, step_increment
-        cp = backend.cupy()
-        if not state:
-            state.update(step=cp.zeros(1, dtype=cp.float32), exp_avg=cp.zeros_like(p), exp_avg_sq=cp.zeros_like(p))
-        elif not backend.is_cupy_array(state["step"]):  # a count restored from a checkpoint
-            state["step"] = cp.full(1, float(state["step"]), dtype=cp.float32)
-        step_increment(state["step"])
-        adam_update_capturable(p, g, state["exp_avg"], state["exp_avg_sq"], lr, beta1, beta2, eps,
-                               weight_decay, state["step"])
 
 
 class RMSprop(Optimizer):

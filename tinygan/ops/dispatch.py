@@ -155,10 +155,35 @@ def normalize_backward(g, x, mean, rstd, gamma, axes: tuple):
 
 
 def adam_update(p, g, m, v, lr: float, beta1: float, beta2: float, eps: float, weight_decay: float,
-                step: int) -> None:
-    """Adam's update of p, m, v in place in one fused pass (torch.optim.Adam's arithmetic)."""
-    if backend.is_cupy_array(p) and p.dtype == "float32":
+                step: int, amsgrad: bool = False, maximize: bool = False) -> bool:
+    """Adam's update of p, m, v in place in one fused pass (torch.optim.Adam's arithmetic: a CUDA
+    kernel for float32 on the GPU, a Numba loop on the CPU); True if done, False where no fused pass
+    applies (amsgrad, maximize, or a gradient of another dtype): then optim.Adam's equations run."""
+    on_gpu = backend.is_cupy_array(p)
+    if amsgrad or maximize or p.dtype != g.dtype or (on_gpu and p.dtype != "float32"):
+        return False
+    if on_gpu:
         from ..kernels.elementwise import adam_update as kernel
     else:
         from ..kernels.cpu_numba import adam_update as kernel
     kernel(p, g, m, v, lr, beta1, beta2, eps, weight_decay, step)
+    return True
+
+
+def adam_update_capturable(p, g, state: dict, lr: float, beta1: float, beta2: float, eps: float,
+                           weight_decay: float) -> None:
+    """Adam with capturable=True (as torch): the step count t is a (1,) float32 array on the GPU, moved
+    on by a kernel, and the bias corrections are computed on the GPU from it. No host number changes
+    from step to step, so the update can be captured in a CUDA graph (tinygan.cuda)."""
+    if not (backend.is_cupy_array(p) and p.dtype == "float32" and g.dtype == "float32"):
+        raise ValueError(f"Adam: capturable=True needs float32 parameters on 'cuda', got a {p.dtype} "
+                         f"parameter on '{backend.device_of(p)}'")
+    from ..kernels.elementwise import adam_update_capturable as kernel
+    from ..kernels.elementwise import step_increment
+    cp = backend.cupy()
+    if not state:
+        state.update(step=cp.zeros(1, dtype=cp.float32), exp_avg=cp.zeros_like(p), exp_avg_sq=cp.zeros_like(p))
+    elif not backend.is_cupy_array(state["step"]):  # a count restored from a checkpoint
+        state["step"] = cp.full(1, float(state["step"]), dtype=cp.float32)
+    step_increment(state["step"])
+    kernel(p, g, state["exp_avg"], state["exp_avg_sq"], lr, beta1, beta2, eps, weight_decay, state["step"])
