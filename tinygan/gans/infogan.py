@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import backend, losses, nn, optim
 from ..tensor import Tensor
-from .common import GAN, GANConfig, descend, frozen
+from .common import GAN, Discriminator, GANConfig, Generator, descend, frozen, normal_init
 
 
 @dataclass
@@ -30,6 +30,7 @@ class Config(GANConfig):
     info_weight: float = 1.0   # lambda
     lr_g: float = 1e-3         # Sec. 7.1: 1e-3 for G (and Q), 2e-4 for D
     lr_d: float = 2e-4
+    paper_networks: bool = True  # images: the paper's MNIST networks (Appendix C.1); False: dcgan.py's pair
 
 
 class InfoGAN(GAN):
@@ -38,10 +39,39 @@ class InfoGAN(GAN):
 
     def __init__(self, cfg, data, device="cpu"):
         super().__init__(cfg, data, device)
-        width = self.D.head.in_features
-        self.Q = nn.Sequential(nn.Linear(width, 128), nn.LeakyReLU(0.2), nn.Linear(128, cfg.categories + cfg.continuous))
+        width, paper = self.D.head.in_features, self.uses_paper_networks()
+        self.Q = nn.Sequential(nn.Linear(width, 128), *([nn.BatchNorm1d(128)] if paper else []), nn.LeakyReLU(0.2),
+                               nn.Linear(128, cfg.categories + cfg.continuous))
+        if paper:
+            normal_init(self.Q, 0.02)
         self.Q.to(device)
         self.opt_q = optim.Adam(self.Q.parameters(), lr=cfg.lr_g, betas=tuple(cfg.betas))
+
+    def uses_paper_networks(self) -> bool:
+        return self.cfg.paper_networks and self.data.kind == "images" and tuple(self.data.shape) == (1, 28, 28)
+
+    def build_networks(self):
+        """On MNIST-sized images, the paper's networks (Chen et al. 2016, Appendix C.1, Table 1):
+
+            G: z (74) -> FC 1024 BN ReLU -> FC 7x7x128 BN ReLU -> 4x4 upconv 64 s2 BN ReLU -> 4x4 upconv 1 s2 (tanh)
+            D: 4x4 conv 64 s2 lReLU -> 4x4 conv 128 s2 BN lReLU -> FC 1024 BN lReLU -> FC 1 (D) / Q head
+        (tanh for the data in [-1, 1]); DCGAN's N(0, 0.02) initialisation. Otherwise dcgan.py's or the
+        point MLPs, as every variant."""
+        if not self.uses_paper_networks():
+            return super().build_networks()
+        g = nn.Sequential(
+            nn.Linear(self.g_input_dim(), 1024), nn.BatchNorm1d(1024), nn.ReLU(),
+            nn.Linear(1024, 128 * 7 * 7), nn.BatchNorm1d(128 * 7 * 7), nn.ReLU(), nn.Unflatten(1, (128, 7, 7)),
+            nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.ReLU(),   # (N, 64, 14, 14)
+            nn.ConvTranspose2d(64, 1, 4, 2, 1), nn.Tanh())                       # (N, 1, 28, 28)
+        trunk = nn.Sequential(
+            nn.Conv2d(self.cfg.pack, 64, 4, 2, 1), nn.LeakyReLU(0.1),              # (N, 64, 14, 14)
+            nn.Conv2d(64, 128, 4, 2, 1), nn.BatchNorm2d(128), nn.LeakyReLU(0.1),  # (N, 128, 7, 7)
+            nn.Flatten(), nn.Linear(128 * 7 * 7, 1024), nn.BatchNorm1d(1024), nn.LeakyReLU(0.1))
+        G, D = Generator(g), Discriminator(trunk, nn.Linear(1024, 1), pack=self.cfg.pack)
+        normal_init(G, 0.02)
+        normal_init(D, 0.02)
+        return G, D
 
     def g_input_dim(self) -> int:
         """G's input is [z, one_hot(c_1), c_2, c_3]."""
