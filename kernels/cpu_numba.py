@@ -113,9 +113,8 @@ def masked_scale(g: np.ndarray, mask: np.ndarray, slope: float) -> np.ndarray:
 # Parallel over channels c (prange): every thread owns the rows of cols, and the plane of x,
 # that belong to its channel, so col2im's additions never race. The layout is conv.cu's; col2im is not
 # its gather (one writer per x element, the window offsets found by division): on the CPU a thread
-# that owns a whole plane can add into it directly while streaming rows of cols, and the gather,
-# which reads kh*kw scattered rows per element, measured 3-8x slower here (DCGAN's and CycleGAN's
-# layer shapes, 2 cores).
+# that owns a whole plane can add into it directly while streaming rows of cols, where the gather
+# reads kh*kw scattered rows per element (the README's speed section has the measurement).
 @numba.njit(cache=True, parallel=True)
 def _im2col(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
     n_, c_, h_, w_ = x.shape
