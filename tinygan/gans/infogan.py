@@ -13,7 +13,7 @@ lambda = 1 (Sec. 7.1). log Q is a cross entropy for c_1 and a Gaussian log-likel
 fixed unit variance for c_2, c_3. L_I is added to G's loss; the Q head has its own
 optimizer (D's trunk is trained by D's loss only).
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -36,6 +36,9 @@ class Config(GANConfig):
 class InfoGAN(GAN):
     name = "infogan"
     Config = Config
+    # images: batch 128, as the authors' code. MNIST code purity (tinygan eval, seed 0, paper networks) after
+    # 2000 steps: 94% with batch 128, 65% with batch 64 (README, "Scoring image runs")
+    run_defaults = {**GAN.run_defaults, "images": replace(GAN.run_defaults["images"], batch_size=128)}
 
     def __init__(self, cfg, data, device="cpu"):
         super().__init__(cfg, data, device)
