@@ -182,7 +182,7 @@ def test_conditional_sample_grid_has_one_row_per_class():
     tinygan.manual_seed(0)
     cls = get_variant("cgan")
     gan = cls(cls.Config(), DataInfo("images", (1, 28, 28), 10))
-    z, y = _fixed_inputs(gan, TrainConfig())
+    z, y = _fixed_inputs(gan, None, TrainConfig())
     assert z.shape == (10 * GRID_ROW, gan.cfg.z_dim)
     np.testing.assert_array_equal(y.numpy().reshape(10, GRID_ROW), np.arange(10)[:, None].repeat(GRID_ROW, 1))
 

@@ -9,6 +9,8 @@
     python -m tinygan train dcgan --dataset mnist --eval-every 250   # classifier-FID and classes as it trains
     python -m tinygan sample runs/dcgan -n 64 --out digits.png
     python -m tinygan eval runs/dcgan-mnist           # the classifier's scores of 10,000 samples (eval.json)
+    python -m tinygan train pix2pix                  # facades label map -> photo (64x64; --image-size 128)
+    python -m tinygan eval runs/pix2pix-facades      # its test-set L1, sharpness, PatchGAN accuracy, test_pairs.png
     python -m tinygan list
 """
 from __future__ import annotations
@@ -26,6 +28,7 @@ from . import backend, factories
 from .data import DATASETS, get_dataset
 from .gans import VARIANTS, get_variant
 from .gans.common import DataInfo, config_from
+from .tensor import Tensor
 
 
 def _parse_value(text: str, current):
@@ -77,7 +80,10 @@ def cmd_train(args, parser) -> int:
     dataset = args.dataset or VARIANTS[name][1]
     try:
         cfg = build_config(variant_cls, args, parser)
-        data = get_dataset(dataset, data_dir=args.data_dir, rng=np.random.default_rng(args.seed))
+        if args.image_size and dataset != "facades":
+            raise ValueError(f"--image-size: sets the size of the facades images, not of {dataset}")
+        data = get_dataset(dataset, data_dir=args.data_dir, rng=np.random.default_rng(args.seed),
+                           image_size=args.image_size or 64)
     except (ValueError, FileNotFoundError) as e:
         parser.error(str(e))
     info = DataInfo(data.kind, tuple(data.x.shape[1:]), data.num_classes)
@@ -153,6 +159,9 @@ def cmd_sample(args, parser) -> int:
         gan, meta = load_run(args.run_dir, args.device)  # refuses a checkpoint holding NaN or inf
     except (FileNotFoundError, ValueError) as e:
         parser.error(str(e))
+    if gan.data.kind == "pairs":
+        parser.error(f"{args.run_dir}: {meta['variant']} translates images rather than sampling noise: "
+                     f"`tinygan eval {args.run_dir}` translates the test set and writes test_pairs.png")
     shape = gan.data.shape
     if out.suffix == ".png" and gan.data.kind == "points" and shape != (2,):
         parser.error(f"--out {out}: a picture shows images or 2-D points, but this run's samples have "
@@ -207,6 +216,8 @@ def cmd_eval(args, parser) -> int:
     except (FileNotFoundError, ValueError) as e:
         parser.error(str(e))
     dataset = meta["dataset"]
+    if gan.data.kind == "pairs":
+        return _eval_pairs(gan, meta, args, parser)
     if dataset not in JUDGED:
         parser.error(f"{args.run_dir}: eval scores {', '.join(JUDGED)} runs; this run trained on {dataset!r} "
                      "(2-D runs log their mode scores in metrics.jsonl)")
@@ -236,6 +247,35 @@ def cmd_eval(args, parser) -> int:
     for name, r in rows.items():
         print(f"| {name} | " + " | ".join(format(r[k], EVAL_COLUMNS[k][1]) if k in r else "" for k in columns) + " |")
     print(f"written to {out}")
+    return 0
+
+
+def _eval_pairs(gan, meta: dict, args, parser) -> int:
+    """Translate the held-out pairs of an image-to-image run: the L1 to the real targets, the sharpness of
+    the outputs beside the targets', and the PatchGAN's accuracy; eval.json and a test_pairs.png grid."""
+    from . import viz
+    from .fileio import write_atomically
+    from .train import PAIRS_SHOWN, generate_numpy
+
+    try:
+        test = get_dataset(meta["dataset"], data_dir=args.data_dir, split="test", image_size=meta["data_shape"][-1])
+    except (FileNotFoundError, ValueError) as e:
+        parser.error(str(e))
+    n = len(test) if args.n is None else args.n
+    if not 1 <= n <= len(test):
+        parser.error(f"-n {n}: expected 1 to {len(test)} test pairs")
+    scores = gan.test_scores(test.y[:n], test.x[:n])
+    folder = Path(args.run_dir) if Path(args.run_dir).is_dir() else Path(args.run_dir).parent
+    source, target = test.y[:PAIRS_SHOWN], test.x[:PAIRS_SHOWN]
+    fake = generate_numpy(gan, Tensor(backend.to_device(source, gan.device)))
+    grid = viz.save_image_grid(np.stack([source, fake, target], 1).reshape(-1, *target.shape[1:]),
+                               folder / "test_pairs.png", nrow=6)
+    result = {"run": str(args.run_dir), "step": meta.get("step"), "split": "test", "scores": scores}
+    write_atomically(folder / "eval.json", lambda tmp: Path(tmp).write_text(json.dumps(result, indent=1)))
+    print(f"{meta['dataset']} test pairs ({scores['n']}), step {meta.get('step')}: L1 {scores['l1']:.4f}, "
+          f"sharpness {scores['sharpness']:.4f} (real photos {scores['real_sharpness']:.4f}), "
+          f"PatchGAN accuracy {scores['patch_accuracy']:.3f}")
+    print(f"written to {folder / 'eval.json'}; source | output | target: {grid}")
     return 0
 
 
@@ -272,7 +312,9 @@ def make_parser() -> argparse.ArgumentParser:
     t.add_argument("variant", nargs="?", default="gan", choices=list(VARIANTS), metavar="VARIANT",
                    help="one of: " + ", ".join(VARIANTS) + " (default: gan)")
     t.add_argument("--dataset", choices=list(DATASETS), help="default: the variant's dataset (see list)")
-    t.add_argument("--data-dir", help="folder holding the MNIST/Fashion-MNIST .gz files")
+    t.add_argument("--data-dir", help="folder holding the MNIST/Fashion-MNIST .gz files or facades/")
+    t.add_argument("--image-size", type=int, choices=[64, 128, 256], help="facades: the side of its images "
+                   "(default 64; the paper's is 256)")
     t.add_argument("--steps", type=_positive)
     t.add_argument("--batch-size", type=_positive)
     t.add_argument("--lr", type=float, help="learning rate of both G and D")
@@ -308,8 +350,8 @@ def make_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     sub.add_parser("list", help="list variants and datasets")
-    e = sub.add_parser("eval", help="score an MNIST / Fashion-MNIST / Stacked MNIST run with tinygan's classifier "
-                       "(eval.json)")
+    e = sub.add_parser("eval", help="score an MNIST / Fashion-MNIST / Stacked MNIST run with tinygan's classifier, "
+                       "or a pix2pix run on the facades test pairs (eval.json)")
     e.add_argument("run_dir", help="a run folder (or its checkpoint.npz)")
     e.add_argument("-n", type=int, help="samples to score (default 10,000, at most the 10,000 test images; "
                    "Stacked MNIST: 26,000)")

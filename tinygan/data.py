@@ -28,7 +28,7 @@ import os
 import tempfile
 import urllib.request
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,7 +151,7 @@ def _cache_dir(name: str) -> Path:
     return Path(base) / "tinygan" / name
 
 
-def _candidate_dirs(name: str, data_dir: str | os.PathLike | None) -> list[Path]:
+def candidate_dirs(name: str, data_dir: str | os.PathLike | None) -> list[Path]:
     """Folders to look in, in order: data_dir, $TINYGAN_DATA (each as parent, then direct), cache."""
     dirs = []
     for root in (data_dir, os.environ.get("TINYGAN_DATA")):
@@ -183,7 +183,7 @@ def _download(url: str, dest: Path, md5: str) -> None:
 
 def _find_split(name: str, split: str, data_dir, download: bool) -> tuple[Path, Path]:
     files = _FILES[split]
-    dirs = _candidate_dirs(name, data_dir)
+    dirs = candidate_dirs(name, data_dir)
     for d in dirs:
         if all((d / f).is_file() for f in files):
             return d / files[0], d / files[1]
@@ -230,6 +230,7 @@ DATASETS = {
     "mnist": "MNIST handwritten digits, 1x28x28 in [-1, 1], 10 classes",
     "fashion-mnist": "Fashion-MNIST clothing, 1x28x28 in [-1, 1], 10 classes",
     "stacked-mnist": "three MNIST digits as the channels of one 3x28x28 image: 1000 modes (128,000 images)",
+    "facades": "CMP facades, pix2pix's pairs: label map -> photo, 3x S x S (--image-size), 400 train / 106 test",
 }
 STACKED = 128_000  # Stacked MNIST's training images (VEEGAN, Sec. 5.2)
 
@@ -261,13 +262,19 @@ def stacked_mnist(digits: np.ndarray, labels: np.ndarray, n: int, rng: np.random
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """Training data in memory: ``x`` float32 (or ``StackedDigits``), ``y`` int64 labels or None."""
+    """Training data in memory: ``x`` float32 (or ``StackedDigits``), ``y`` int64 labels, source
+    images (the "pairs" kind: G translates y[i] into x[i]) or None.
+
+    ``augment(x, y, rng)``, if given, transforms each training batch (pix2pix's random jitter),
+    its draws from the batch's own generator.
+    """
 
     name: str
     x: np.ndarray
     y: np.ndarray | None
-    kind: str                      # "points" (toy mixtures) or "images" (N, C, H, W)
-    num_classes: int | None        # 10 for the image sets, None for unlabelled points
+    kind: str                      # "points" (toy mixtures), "images" (N, C, H, W) or "pairs"
+    num_classes: int | None        # 10 for the image sets, None for unlabelled points and pairs
+    augment: Callable | None = None
 
     def __len__(self) -> int:
         return len(self.x)
@@ -275,19 +282,24 @@ class Dataset:
 
 def get_dataset(name: str, *, data_dir: str | os.PathLike | None = None,
                 rng: np.random.Generator | None = None, n: int | None = None,
-                split: str = "train") -> Dataset:
+                split: str = "train", image_size: int = 64) -> Dataset:
     """Build a dataset by name (see ``DATASETS``).
 
     Toy sets are a fixed pool of ``n`` points (default 100,000) drawn with ``rng`` (default seed 0);
     image sets are the ``split`` of the IDX files, cut to the first ``n`` items if ``n`` is given;
     Stacked MNIST is ``n`` (default 128,000) triples of the ``split``'s digits drawn with ``rng``,
-    its labels the 1000 modes.
+    its labels the 1000 modes. ``facades`` is the ``split``'s (label map, photo) pairs at
+    ``image_size`` as (y, x), the training split jittered batch by batch (``image_data.jitter``).
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
     if name in _MIRRORS:
         x, y = load_mnist(name, split, data_dir)
         return Dataset(name, x[:n], y[:n], "images", 10)
+    if name == "facades":
+        from .image_data import jitter, load_facades
+        labels, photos = load_facades(split, image_size, data_dir)
+        return Dataset(name, photos[:n], labels[:n], "pairs", None, jitter if split == "train" else None)
     rng = np.random.default_rng(0) if rng is None else rng
     if name == "stacked-mnist":
         x, modes = stacked_mnist(*load_mnist("mnist", split, data_dir), STACKED if n is None else n, rng)

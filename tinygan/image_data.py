@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .data import _candidate_dirs
+from .data import candidate_dirs
 
 FACADES_URL = "https://efrosgans.eecs.berkeley.edu/pix2pix/datasets/facades.tar.gz"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
@@ -75,7 +75,7 @@ def find_facades(data_dir: str | os.PathLike | None = None) -> Path:
     parent holding ``facades/``), then ``$XDG_CACHE_HOME/tinygan/facades`` (default
     ``~/.cache/tinygan/facades``). Nothing is downloaded.
     """
-    dirs = _candidate_dirs("facades", data_dir)
+    dirs = candidate_dirs("facades", data_dir)
     for d in dirs:
         if (d / "train").is_dir() and (d / "test").is_dir():
             return d

@@ -101,13 +101,21 @@ class StepSampler:
         if epoch != self._epoch:
             self._epoch, self._perm = epoch, np.random.default_rng([self.seed, epoch, 7]).permutation(len(self.data))
         idx = self._perm[i * self.batch_size:(i + 1) * self.batch_size]
-        x = Tensor(backend.to_device(self.data.x[idx], self.device))
-        y = None if self.data.y is None else Tensor(backend.to_device(self.data.y[idx], self.device))
-        return x, y
+        x, y = self.data.x[idx], None if self.data.y is None else self.data.y[idx]
+        if self.data.augment is not None:  # pix2pix's jitter: its crops and flips keyed by the batch
+            x, y = self.data.augment(x, y, np.random.default_rng([self.seed, index, 11]))
+        x = Tensor(backend.to_device(x, self.device))
+        return x, None if y is None else Tensor(backend.to_device(y, self.device))
 
 
-def _fixed_inputs(gan: GAN, cfg: TrainConfig):
-    """The fixed noise (and labels: row r shows class r) whose samples make comparable frames."""
+PAIRS_SHOWN = 8  # source | G(source) | target triples in a frame of a "pairs" run, two per row
+
+
+def _fixed_inputs(gan: GAN, data: Dataset, cfg: TrainConfig):
+    """The fixed noise (and labels: row r shows class r) whose samples make comparable frames; for
+    pairs, the first PAIRS_SHOWN (source, target) pairs of the training set, not jittered."""
+    if gan.data.kind == "pairs":
+        return Tensor(backend.to_device(data.y[:PAIRS_SHOWN], gan.device)), data.x[:PAIRS_SHOWN]
     rng = np.random.default_rng([cfg.seed, 2**31 - 1])
     if not gan.cfg.conditional:
         return gan.sample_z(cfg.num_samples, rng), None
@@ -153,6 +161,11 @@ def _evaluate(gan: GAN, judge, cfg: TrainConfig, step: int) -> dict:
 def _write_frame(gan: GAN, data: Dataset, cfg: TrainConfig, out: Path, step: int, fixed) -> dict:
     """Save this step's picture; for 2D mixtures also score mode coverage (2500 samples)."""
     path = out / "samples" / f"step_{step:07d}.png"
+    if data.kind == "pairs":
+        source, target = fixed
+        triples = np.stack([backend.to_numpy(source.data), generate_numpy(gan, source), target], 1)  # (n, 3, C, H, W)
+        viz.save_image_grid(triples.reshape(-1, *target.shape[1:]), path, nrow=6)
+        return {}
     if data.kind == "images":
         viz.save_image_grid(generate_numpy(gan, *fixed), path, nrow=GRID_ROW)
         return {}
@@ -279,7 +292,7 @@ def train(gan: GAN, data: Dataset, cfg: TrainConfig, resume: bool = False) -> li
                 path.unlink()
     write_atomically(log_path, lambda tmp: Path(tmp).write_text("".join(json.dumps(r) + "\n" for r in rows)))
     saved_step = start if resume else None  # the step of the last good checkpoint
-    fixed = _fixed_inputs(gan, cfg)
+    fixed = _fixed_inputs(gan, data, cfg)
     bar = _progress(start, cfg)
     t_last, last_logged = time.perf_counter(), start
     with open(log_path, "a") as log:

@@ -22,6 +22,14 @@ def tiny_images():
     return Dataset(name="tiny-images", x=x, y=y, kind="images", num_classes=10)
 
 
+@pytest.fixture(scope="session")
+def tiny_pairs():
+    """(source, target) image pairs at the U-Net's smallest size, 32 x 32 (pix2pix)."""
+    rng = np.random.default_rng(0)
+    x, y = (rng.uniform(-1, 1, (24, 3, 32, 32)).astype(np.float32) for _ in range(2))
+    return Dataset(name="tiny-pairs", x=x, y=y, kind="pairs", num_classes=None)
+
+
 @pytest.fixture
 def build():
     """build(name, data, **config_overrides) -> a seeded GAN of that variant."""
@@ -31,5 +39,6 @@ def build():
 def _build(name, data, **overrides):
     tinygan.manual_seed(0)
     cls = get_variant(name)
-    cfg = config_from(cls.Config, {"hidden": 32, **overrides} if data.kind == "points" else overrides)
+    small = {"points": {"hidden": 32}, "pairs": {"base": 4}}.get(data.kind, {})  # narrow networks: fast tests
+    cfg = config_from(cls.Config, {**small, **overrides})
     return cls(cfg, DataInfo(data.kind, tuple(data.x.shape[1:]), data.num_classes))

@@ -14,13 +14,14 @@ from tinygan.train import StepSampler, step_rng
 
 pytestmark = pytest.mark.gpu
 IMAGE_VARIANTS = {"dcgan", "cgan", "infogan"}
+PAIR_VARIANTS = {"pix2pix"}
 
 
 @pytest.mark.parametrize("name", list(VARIANTS))
-def test_steps_on_gpu_match_cpu(name, tiny_points, tiny_images):
-    data = tiny_images if name in IMAGE_VARIANTS else tiny_points
+def test_steps_on_gpu_match_cpu(name, tiny_points, tiny_images, tiny_pairs):
+    data = tiny_images if name in IMAGE_VARIANTS else tiny_pairs if name in PAIR_VARIANTS else tiny_points
     cls = get_variant(name)
-    cfg = config_from(cls.Config, {"hidden": 32} if data.kind == "points" else {})
+    cfg = config_from(cls.Config, {"points": {"hidden": 32}, "pairs": {"base": 4}}.get(data.kind, {}))
     info = DataInfo(data.kind, tuple(data.x.shape[1:]), data.num_classes)
     gans = {}
     for device in ("cpu", "cuda"):

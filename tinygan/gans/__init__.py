@@ -19,6 +19,7 @@ VARIANTS = {
     "ebgan": ("ebgan", "ring8", "Zhao et al. 2017: autoencoder D as an energy, margin loss, pull-away term"),
     "began": ("began", "ring8", "Berthelot et al. 2017: autoencoder D, L1 energy, k_t equilibrium control"),
     "unrolled": ("unrolled", "ring8", "Metz et al. 2017: G's loss through k unrolled D updates"),
+    "pix2pix": ("pix2pix", "facades", "Isola et al. 2017: U-Net G, PatchGAN D on (source, image), cGAN + 100 L1"),
 }
 
 

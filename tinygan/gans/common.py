@@ -80,7 +80,7 @@ class RunDefaults:
 @dataclass(frozen=True)
 class DataInfo:
     """What the networks need to know about the data."""
-    kind: str                # "points" or "images"
+    kind: str                # "points", "images", or "pairs" (source image -> target image, pix2pix)
     shape: tuple             # shape of one sample, e.g. (2,) or (1, 28, 28)
     num_classes: int | None  # 10 for MNIST, None for the toy mixtures
 
@@ -262,6 +262,7 @@ class GAN:
     name = "gan"
     Config = GANConfig
     config_by_data: ClassVar[dict] = BY_DATA  # values of the Config fields left at None, per data kind
+    at_least: ClassVar[dict] = AT_LEAST       # the least value of each counting field
     run_defaults: ClassVar[dict] = {"points": RunDefaults(steps=5000, batch_size=256, sample_every=500, lr_decay=0.5),
                                     "images": RunDefaults(steps=2000, batch_size=64, sample_every=250)}
 
@@ -282,9 +283,11 @@ class GAN:
             raise ValueError(f"{self.name}: unknown loss {cfg.loss!r}; choose from {sorted(losses.LOSSES)}")
         if cfg.conditional and not data.num_classes:
             raise ValueError(f"{self.name}: conditional training needs a labelled dataset (mnist, fashion-mnist)")
+        if data.kind not in self.config_by_data:
+            raise ValueError(f"{self.name} trains on {' or '.join(self.config_by_data)} data, not {data.kind}")
         by_data = self.config_by_data[data.kind]
         cfg = dataclasses.replace(cfg, **{k: v for k, v in by_data.items() if getattr(cfg, k) is None})
-        for field, least in AT_LEAST.items():
+        for field, least in self.at_least.items():
             value = getattr(cfg, field)
             if not isinstance(value, int) or value < least:
                 raise ValueError(f"{self.name}: {field}={value}, expected an integer >= {least}")

@@ -1,0 +1,96 @@
+"""The image-to-image networks: pix2pix's U-Net generator and its PatchGAN discriminator
+(Isola et al. 2017, "Image-to-Image Translation with Conditional Adversarial Networks", Sec. 3.2
+and App. 6.1).
+
+Written as in the paper's appendix, where Ck is Convolution-Norm-ReLU with k filters and CDk adds
+Dropout(0.5); every convolution is 4x4 with stride 2, so each encoder layer halves the image and
+each decoder layer doubles it:
+
+    encoder:   C64-C128-C256-C512-C512-C512-C512-C512      (no norm on the first, nor on the 1x1 innermost)
+    U-Net decoder: CD512-CD1024-CD1024-C1024-C1024-C512-C256-C128   (widths doubled by the skips)
+
+The encoder's ReLUs are leaky (0.2), the decoder's are not; a last convolution maps to the 3
+output channels and a tanh. The depth follows the image: log2(S) layers take an S x S image down
+to 1 x 1 (8 for 256, 7 for 128, 6 for 64), the first four widths as above and 512 from then on.
+
+Norm: the paper trains facades with batch size 1 and batch norm, which is instance norm
+(Ulyanov et al. 2016); instance norm (no affine, as the authors' code) keeps that per-image
+normalization at any batch size. A convolution followed by a norm has no bias: the norm
+subtracts it again.
+"""
+from __future__ import annotations
+
+import math
+
+from .. import nn
+from ..ops.shape import cat
+
+
+def _norm(kind: str, channels: int) -> nn.Module:
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels)
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    raise ValueError(f"unknown norm {kind!r}; expected 'instance' or 'batch'")
+
+
+def unet_widths(size: int, base: int = 64) -> list[int]:
+    """The encoder's widths for an S x S image: base, 2 base, 4 base, then 8 base until 1 x 1."""
+    depth = int(math.log2(size))
+    if 2 ** depth != size or depth < 5:
+        raise ValueError(f"UNet: image size must be a power of two >= 32, got {size}")
+    return [base * min(2 ** i, 8) for i in range(depth)]
+
+
+class UNet(nn.Module):
+    """G(x): the encoder-decoder with skips. Decoder layer i (innermost first) takes the previous
+    decoder output concatenated with the encoder output of the same size (Sec. 3.2.1, Fig. 3).
+    Dropout in the three innermost decoder layers is G's only noise (Sec. 3.2): z is not used."""
+
+    def __init__(self, size: int, in_channels: int = 3, out_channels: int = 3, base: int = 64,
+                 norm: str = "instance", dropout: float = 0.5):
+        super().__init__()
+        widths = unet_widths(size, base)                    # encoder output widths, outermost first
+        depth = len(widths)
+        ins = [in_channels] + widths[:-1]
+        self.down = nn.ModuleList()
+        for i in range(depth):                              # image S / 2^(i+1) after layer i
+            normed = 0 < i < depth - 1                      # no norm on the first layer and on 1 x 1
+            self.down.append(nn.Sequential(
+                *([nn.LeakyReLU(0.2)] if i else []),
+                nn.Conv2d(ins[i], widths[i], 4, 2, 1, bias=not normed),
+                *([_norm(norm, widths[i])] if normed else [])))
+        self.up = nn.ModuleList()
+        for j in range(depth):                              # innermost first: j = 0 takes the 1 x 1 code
+            i = depth - 1 - j                               # the encoder layer it mirrors
+            c_in = widths[i] * (1 if j == 0 else 2)         # the skip doubles every input but the first
+            last = i == 0
+            c_out = out_channels if last else widths[i - 1]
+            self.up.append(nn.Sequential(
+                nn.ReLU(), nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=last),
+                *([nn.Tanh()] if last else [_norm(norm, c_out)]),
+                *([nn.Dropout(dropout)] if j < 3 and dropout else [])))
+
+    def forward(self, x):
+        skips = []
+        for layer in self.down:
+            x = layer(x)
+            skips.append(x)
+        x = self.up[0](skips.pop())
+        for layer in self.up[1:]:
+            x = layer(cat([x, skips.pop()], 1))
+        return x
+
+
+def patch_discriminator(in_channels: int, base: int = 64, layers: int = 3, norm: str = "instance") -> nn.Sequential:
+    """The PatchGAN D (Sec. 3.2.2, App. 6.1.2): C64-C128-C256 with stride 2, C512 with stride 1, then a
+    4x4 convolution to one logit per patch. With ``layers`` = 3 each logit sees a 70 x 70 patch of the
+    input (the receptive field, 4 + 3 + 3 * 2 * 2 + ... = 70); D judges every patch and the loss
+    averages over them. No norm on the first layer."""
+    mods, c = [nn.Conv2d(in_channels, base, 4, 2, 1), nn.LeakyReLU(0.2)], base
+    for i in range(1, layers + 1):
+        width, stride = base * min(2 ** i, 8), 2 if i < layers else 1
+        mods += [nn.Conv2d(c, width, 4, stride, 1, bias=False), _norm(norm, width), nn.LeakyReLU(0.2)]
+        c = width
+    mods.append(nn.Conv2d(c, 1, 4, 1, 1))
+    return nn.Sequential(*mods)
