@@ -11,6 +11,7 @@
     python -m tinygan eval runs/dcgan-mnist           # the classifier's scores of 10,000 samples (eval.json)
     python -m tinygan train pix2pix                  # facades label map -> photo (64x64; --image-size 128)
     python -m tinygan eval runs/pix2pix-facades      # its test-set L1, sharpness, PatchGAN accuracy, test_pairs.png
+    python -m tinygan train cyclegan                 # MNIST <-> Fashion-MNIST, unpaired; or --dataset facades-unpaired
     python -m tinygan list
 """
 from __future__ import annotations
@@ -80,7 +81,7 @@ def cmd_train(args, parser) -> int:
     dataset = args.dataset or VARIANTS[name][1]
     try:
         cfg = build_config(variant_cls, args, parser)
-        if args.image_size and dataset != "facades":
+        if args.image_size and not dataset.startswith("facades"):
             raise ValueError(f"--image-size: sets the size of the facades images, not of {dataset}")
         data = get_dataset(dataset, data_dir=args.data_dir, rng=np.random.default_rng(args.seed),
                            image_size=args.image_size or 64)
@@ -159,7 +160,7 @@ def cmd_sample(args, parser) -> int:
         gan, meta = load_run(args.run_dir, args.device)  # refuses a checkpoint holding NaN or inf
     except (FileNotFoundError, ValueError) as e:
         parser.error(str(e))
-    if gan.data.kind == "pairs":
+    if gan.data.kind in ("pairs", "unpaired"):
         parser.error(f"{args.run_dir}: {meta['variant']} translates images rather than sampling noise: "
                      f"`tinygan eval {args.run_dir}` translates the test set and writes test_pairs.png")
     shape = gan.data.shape
@@ -216,8 +217,8 @@ def cmd_eval(args, parser) -> int:
     except (FileNotFoundError, ValueError) as e:
         parser.error(str(e))
     dataset = meta["dataset"]
-    if gan.data.kind == "pairs":
-        return _eval_pairs(gan, meta, args, parser)
+    if gan.data.kind in ("pairs", "unpaired"):
+        return _eval_translation(gan, meta, args, parser)
     if dataset not in JUDGED:
         parser.error(f"{args.run_dir}: eval scores {', '.join(JUDGED)} runs; this run trained on {dataset!r} "
                      "(2-D runs log their mode scores in metrics.jsonl)")
@@ -250,32 +251,50 @@ def cmd_eval(args, parser) -> int:
     return 0
 
 
-def _eval_pairs(gan, meta: dict, args, parser) -> int:
-    """Translate the held-out pairs of an image-to-image run: the L1 to the real targets, the sharpness of
-    the outputs beside the targets', and the PatchGAN's accuracy; eval.json and a test_pairs.png grid."""
+def _eval_translation(gan, meta: dict, args, parser) -> int:
+    """Translate the held-out images of an image-to-image run. pix2pix: the L1 to the real targets, the
+    sharpness of its outputs beside the targets', the PatchGAN's accuracy. CycleGAN: the cycle L1 both
+    ways, and on mnist-fashion the digits' labels kept through A -> B -> A (tinygan's MNIST classifier).
+    Writes eval.json and test_pairs.png (rows of image triples)."""
     from . import viz
     from .fileio import write_atomically
-    from .train import PAIRS_SHOWN, generate_numpy
+    from .train import TRIPLES_SHOWN
 
+    dataset, pairs = meta["dataset"], gan.data.kind == "pairs"
     try:
-        test = get_dataset(meta["dataset"], data_dir=args.data_dir, split="test", image_size=meta["data_shape"][-1])
+        test = get_dataset(dataset, data_dir=args.data_dir, split="test", image_size=meta["data_shape"][-1])
     except (FileNotFoundError, ValueError) as e:
         parser.error(str(e))
-    n = len(test) if args.n is None else args.n
-    if not 1 <= n <= len(test):
-        parser.error(f"-n {n}: expected 1 to {len(test)} test pairs")
-    scores = gan.test_scores(test.y[:n], test.x[:n])
+    most = len(test) if pairs else min(len(test.x), len(test.y))
+    n = most if args.n is None else args.n
+    if not 1 <= n <= most:
+        parser.error(f"-n {n}: expected 1 to {most} test images")
     folder = Path(args.run_dir) if Path(args.run_dir).is_dir() else Path(args.run_dir).parent
-    source, target = test.y[:PAIRS_SHOWN], test.x[:PAIRS_SHOWN]
-    fake = generate_numpy(gan, Tensor(backend.to_device(source, gan.device)))
-    grid = viz.save_image_grid(np.stack([source, fake, target], 1).reshape(-1, *target.shape[1:]),
-                               folder / "test_pairs.png", nrow=6)
+    if pairs:
+        scores = gan.test_scores(test.y[:n], test.x[:n])
+        summary = (f"L1 {scores['l1']:.4f}, sharpness {scores['sharpness']:.4f} (real photos "
+                   f"{scores['real_sharpness']:.4f}), PatchGAN accuracy {scores['patch_accuracy']:.3f}")
+        shown = (test.y, test.x)
+    else:
+        out = gan.test_scores(test.x[:n], test.y[:n])
+        scores = {"cycle_l1_a": float(out["cycle_l1_a"].mean()), "cycle_l1_b": float(out["cycle_l1_b"].mean()), "n": n}
+        summary = f"cycle L1 A -> B -> A {scores['cycle_l1_a']:.4f}, B -> A -> B {scores['cycle_l1_b']:.4f}"
+        if dataset == "mnist-fashion":
+            from .classifier import accuracy, load_classifier
+            from .data import load_mnist
+            net, _ = load_classifier("mnist", args.data_dir)
+            labels = load_mnist("mnist", "test", args.data_dir)[1][:n]
+            scores.update(label_kept=accuracy(net, out["a_to_b_to_a"], labels), real_accuracy=accuracy(net, test.x[:n], labels))
+            summary += (f"; digits classified as their label after A -> B -> A: {100 * scores['label_kept']:.1f}% "
+                        f"(the real test digits: {100 * scores['real_accuracy']:.1f}%)")
+        shown = (test.x, test.y)
+    k = TRIPLES_SHOWN if pairs else TRIPLES_SHOWN // 2
+    triples = gan.triples(tuple(Tensor(backend.to_device(np.asarray(a[:k]), gan.device)) for a in shown))
+    grid = viz.save_image_grid(triples.reshape(-1, *triples.shape[2:]), folder / "test_pairs.png", nrow=6)
     result = {"run": str(args.run_dir), "step": meta.get("step"), "split": "test", "scores": scores}
     write_atomically(folder / "eval.json", lambda tmp: Path(tmp).write_text(json.dumps(result, indent=1)))
-    print(f"{meta['dataset']} test pairs ({scores['n']}), step {meta.get('step')}: L1 {scores['l1']:.4f}, "
-          f"sharpness {scores['sharpness']:.4f} (real photos {scores['real_sharpness']:.4f}), "
-          f"PatchGAN accuracy {scores['patch_accuracy']:.3f}")
-    print(f"written to {folder / 'eval.json'}; source | output | target: {grid}")
+    print(f"{dataset} test set ({n}), step {meta.get('step')}: {summary}")
+    print(f"written to {folder / 'eval.json'}; image triples: {grid}")
     return 0
 
 

@@ -231,6 +231,8 @@ DATASETS = {
     "fashion-mnist": "Fashion-MNIST clothing, 1x28x28 in [-1, 1], 10 classes",
     "stacked-mnist": "three MNIST digits as the channels of one 3x28x28 image: 1000 modes (128,000 images)",
     "facades": "CMP facades, pix2pix's pairs: label map -> photo, 3x S x S (--image-size), 400 train / 106 test",
+    "facades-unpaired": "CMP facades as two unpaired domains for CycleGAN: A photos, B label maps (--image-size)",
+    "mnist-fashion": "two unpaired domains for CycleGAN: A MNIST digits, B Fashion-MNIST clothes, 1x28x28",
 }
 STACKED = 128_000  # Stacked MNIST's training images (VEEGAN, Sec. 5.2)
 
@@ -263,7 +265,8 @@ def stacked_mnist(digits: np.ndarray, labels: np.ndarray, n: int, rng: np.random
 @dataclass(frozen=True, eq=False)
 class Dataset:
     """Training data in memory: ``x`` float32 (or ``StackedDigits``), ``y`` int64 labels, source
-    images (the "pairs" kind: G translates y[i] into x[i]) or None.
+    images (the "pairs" kind: G translates y[i] into x[i]), a second domain ("unpaired": x is
+    domain A, y domain B, of any length, not aligned) or None.
 
     ``augment(x, y, rng)``, if given, transforms each training batch (pix2pix's random jitter),
     its draws from the batch's own generator.
@@ -272,7 +275,7 @@ class Dataset:
     name: str
     x: np.ndarray
     y: np.ndarray | None
-    kind: str                      # "points" (toy mixtures), "images" (N, C, H, W) or "pairs"
+    kind: str                      # "points" (toy mixtures), "images" (N, C, H, W), "pairs" or "unpaired"
     num_classes: int | None        # 10 for the image sets, None for unlabelled points and pairs
     augment: Callable | None = None
 
@@ -290,6 +293,7 @@ def get_dataset(name: str, *, data_dir: str | os.PathLike | None = None,
     Stacked MNIST is ``n`` (default 128,000) triples of the ``split``'s digits drawn with ``rng``,
     its labels the 1000 modes. ``facades`` is the ``split``'s (label map, photo) pairs at
     ``image_size`` as (y, x), the training split jittered batch by batch (``image_data.jitter``).
+    The unpaired sets hold domain A as x and domain B as y; the trainer draws B's batches apart from A's.
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
@@ -300,6 +304,13 @@ def get_dataset(name: str, *, data_dir: str | os.PathLike | None = None,
         from .image_data import jitter, load_facades
         labels, photos = load_facades(split, image_size, data_dir)
         return Dataset(name, photos[:n], labels[:n], "pairs", None, jitter if split == "train" else None)
+    if name == "facades-unpaired":
+        from .image_data import jitter_each, load_facades
+        labels, photos = load_facades(split, image_size, data_dir)
+        return Dataset(name, photos[:n], labels[:n], "unpaired", None, jitter_each if split == "train" else None)
+    if name == "mnist-fashion":
+        return Dataset(name, load_mnist("mnist", split, data_dir)[0][:n],
+                       load_mnist("fashion-mnist", split, data_dir)[0][:n], "unpaired", None)
     rng = np.random.default_rng(0) if rng is None else rng
     if name == "stacked-mnist":
         x, modes = stacked_mnist(*load_mnist("mnist", split, data_dir), STACKED if n is None else n, rng)

@@ -225,6 +225,11 @@ def jitter(a: np.ndarray, b: np.ndarray | None, rng: np.random.Generator,
             None if b is None else _resize_crop_flip(b, size, corners, flips))
 
 
+def jitter_each(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The jitter of two unpaired batches (CycleGAN's domains), each image with a crop and flip of its own."""
+    return jitter(a, None, rng)[0], jitter(b, None, rng)[0]
+
+
 # ---------------------------------------------------------------- palette and one-hot maps
 def _check_maps(label_maps: np.ndarray) -> None:
     if label_maps.ndim != 4 or label_maps.shape[1] != 3:

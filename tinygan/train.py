@@ -101,21 +101,30 @@ class StepSampler:
         if epoch != self._epoch:
             self._epoch, self._perm = epoch, np.random.default_rng([self.seed, epoch, 7]).permutation(len(self.data))
         idx = self._perm[i * self.batch_size:(i + 1) * self.batch_size]
-        x, y = self.data.x[idx], None if self.data.y is None else self.data.y[idx]
+        x, y = self.data.x[idx], self.data.y
+        if self.data.kind == "unpaired":  # domain B: a stream of its own, not aligned with A's batch
+            y = y[np.random.default_rng([self.seed, index, 12]).choice(len(y), len(idx), replace=False)]
+        elif y is not None:
+            y = y[idx]
         if self.data.augment is not None:  # pix2pix's jitter: its crops and flips keyed by the batch
             x, y = self.data.augment(x, y, np.random.default_rng([self.seed, index, 11]))
         x = Tensor(backend.to_device(x, self.device))
         return x, None if y is None else Tensor(backend.to_device(y, self.device))
 
 
-PAIRS_SHOWN = 8  # source | G(source) | target triples in a frame of a "pairs" run, two per row
+TRIPLES_SHOWN = 8  # image triples (gan.triples) in a frame of an image-to-image run, two per row
 
 
 def _fixed_inputs(gan: GAN, data: Dataset, cfg: TrainConfig):
     """The fixed noise (and labels: row r shows class r) whose samples make comparable frames; for
-    pairs, the first PAIRS_SHOWN (source, target) pairs of the training set, not jittered."""
+    image-to-image runs, the first training images, not jittered: pix2pix's first (source, target)
+    pairs, CycleGAN's first images of domain A and of domain B."""
+    def first(images, n):
+        return Tensor(backend.to_device(np.asarray(images[:n]), gan.device))
     if gan.data.kind == "pairs":
-        return Tensor(backend.to_device(data.y[:PAIRS_SHOWN], gan.device)), data.x[:PAIRS_SHOWN]
+        return first(data.y, TRIPLES_SHOWN), first(data.x, TRIPLES_SHOWN)
+    if gan.data.kind == "unpaired":
+        return first(data.x, TRIPLES_SHOWN // 2), first(data.y, TRIPLES_SHOWN // 2)
     rng = np.random.default_rng([cfg.seed, 2**31 - 1])
     if not gan.cfg.conditional:
         return gan.sample_z(cfg.num_samples, rng), None
@@ -161,10 +170,9 @@ def _evaluate(gan: GAN, judge, cfg: TrainConfig, step: int) -> dict:
 def _write_frame(gan: GAN, data: Dataset, cfg: TrainConfig, out: Path, step: int, fixed) -> dict:
     """Save this step's picture; for 2D mixtures also score mode coverage (2500 samples)."""
     path = out / "samples" / f"step_{step:07d}.png"
-    if data.kind == "pairs":
-        source, target = fixed
-        triples = np.stack([backend.to_numpy(source.data), generate_numpy(gan, source), target], 1)  # (n, 3, C, H, W)
-        viz.save_image_grid(triples.reshape(-1, *target.shape[1:]), path, nrow=6)
+    if data.kind in ("pairs", "unpaired"):  # rows of (source, G(source), target) or (real, G(real), F(G(real)))
+        triples = gan.triples(fixed)                                   # (n, 3, C, H, W)
+        viz.save_image_grid(triples.reshape(-1, *triples.shape[2:]), path, nrow=6)
         return {}
     if data.kind == "images":
         viz.save_image_grid(generate_numpy(gan, *fixed), path, nrow=GRID_ROW)

@@ -30,6 +30,25 @@ def tiny_pairs():
     return Dataset(name="tiny-pairs", x=x, y=y, kind="pairs", num_classes=None)
 
 
+@pytest.fixture(scope="session")
+def tiny_unpaired():
+    """Two unaligned domains of 32 x 32 images, B shorter than A (CycleGAN)."""
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(-1, 1, (24, 1, 32, 32)).astype(np.float32), rng.uniform(-1, 1, (20, 1, 32, 32)).astype(np.float32)
+    return Dataset(name="tiny-unpaired", x=x, y=y, kind="unpaired", num_classes=None)
+
+
+SMALL = {"points": {"hidden": 32}, "pairs": {"base": 4}, "unpaired": {"base": 4, "blocks": 1}}  # fast networks
+KINDS = {"dcgan": "images", "cgan": "images", "infogan": "images", "pix2pix": "pairs", "cyclegan": "unpaired"}
+
+
+@pytest.fixture
+def tiny_case(tiny_points, tiny_images, tiny_pairs, tiny_unpaired):
+    """tiny_case(variant) -> (its tiny dataset, the config fields that make its networks small)."""
+    data = {"points": tiny_points, "images": tiny_images, "pairs": tiny_pairs, "unpaired": tiny_unpaired}
+    return lambda name: (data[KINDS.get(name, "points")], SMALL.get(KINDS.get(name, "points"), {}))
+
+
 @pytest.fixture
 def build():
     """build(name, data, **config_overrides) -> a seeded GAN of that variant."""
@@ -39,6 +58,5 @@ def build():
 def _build(name, data, **overrides):
     tinygan.manual_seed(0)
     cls = get_variant(name)
-    small = {"points": {"hidden": 32}, "pairs": {"base": 4}}.get(data.kind, {})  # narrow networks: fast tests
-    cfg = config_from(cls.Config, {**small, **overrides})
+    cfg = config_from(cls.Config, {**SMALL.get(data.kind, {}), **overrides})
     return cls(cfg, DataInfo(data.kind, tuple(data.x.shape[1:]), data.num_classes))

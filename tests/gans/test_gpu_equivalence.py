@@ -13,15 +13,13 @@ from tinygan.gans.common import DataInfo, config_from
 from tinygan.train import StepSampler, step_rng
 
 pytestmark = pytest.mark.gpu
-IMAGE_VARIANTS = {"dcgan", "cgan", "infogan"}
-PAIR_VARIANTS = {"pix2pix"}
 
 
 @pytest.mark.parametrize("name", list(VARIANTS))
-def test_steps_on_gpu_match_cpu(name, tiny_points, tiny_images, tiny_pairs):
-    data = tiny_images if name in IMAGE_VARIANTS else tiny_pairs if name in PAIR_VARIANTS else tiny_points
+def test_steps_on_gpu_match_cpu(name, tiny_case):
+    data, small = tiny_case(name)
     cls = get_variant(name)
-    cfg = config_from(cls.Config, {"points": {"hidden": 32}, "pairs": {"base": 4}}.get(data.kind, {}))
+    cfg = config_from(cls.Config, small)
     info = DataInfo(data.kind, tuple(data.x.shape[1:]), data.num_classes)
     gans = {}
     for device in ("cpu", "cuda"):

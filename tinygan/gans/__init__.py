@@ -20,6 +20,7 @@ VARIANTS = {
     "began": ("began", "ring8", "Berthelot et al. 2017: autoencoder D, L1 energy, k_t equilibrium control"),
     "unrolled": ("unrolled", "ring8", "Metz et al. 2017: G's loss through k unrolled D updates"),
     "pix2pix": ("pix2pix", "facades", "Isola et al. 2017: U-Net G, PatchGAN D on (source, image), cGAN + 100 L1"),
+    "cyclegan": ("cyclegan", "mnist-fashion", "Zhu et al. 2017: two ResNet Gs, two PatchGANs, LSGAN + 10 cycle L1"),
 }
 
 

@@ -1,6 +1,6 @@
 """The image-to-image networks: pix2pix's U-Net generator and its PatchGAN discriminator
 (Isola et al. 2017, "Image-to-Image Translation with Conditional Adversarial Networks", Sec. 3.2
-and App. 6.1).
+and App. 6.1), and CycleGAN's ResNet generator (Zhu et al. 2017, App. 7.2), which reuses the PatchGAN.
 
 Written as in the paper's appendix, where Ck is Convolution-Norm-ReLU with k filters and CDk adds
 Dropout(0.5); every convolution is 4x4 with stride 2, so each encoder layer halves the image and
@@ -94,3 +94,36 @@ def patch_discriminator(in_channels: int, base: int = 64, layers: int = 3, norm:
         c = width
     mods.append(nn.Conv2d(c, 1, 4, 1, 1))
     return nn.Sequential(*mods)
+
+
+class ResnetBlock(nn.Module):
+    """R256 (Zhu et al. 2017, App. 7.2): x + [reflect-pad, 3x3 conv, norm, ReLU, reflect-pad, 3x3 conv, norm](x),
+    the residual block of He et al. (2016) as in Johnson et al. (2016)."""
+
+    def __init__(self, c: int, norm: str = "instance"):
+        super().__init__()
+        self.body = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(c, c, 3, bias=False), _norm(norm, c), nn.ReLU(),
+                                  nn.ReflectionPad2d(1), nn.Conv2d(c, c, 3, bias=False), _norm(norm, c))
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+def resnet_generator(in_channels: int = 3, out_channels: int = 3, blocks: int = 6, base: int = 64,
+                     norm: str = "instance") -> nn.Sequential:
+    """CycleGAN's G (App. 7.2): c7s1-64, d128, d256, R256 x ``blocks`` (6 for 128 x 128 images, 9 for
+    256), u128, u64, c7s1-3. c7s1-k: 7x7 Conv-InstanceNorm-ReLU with k filters, stride 1, reflection
+    padding; dk: 3x3 Conv-Norm-ReLU with stride 2; uk: 3x3 fractional-strided (transposed) conv with
+    stride 1/2; the last c7s1 ends in tanh instead of norm and ReLU. Any size divisible by 4."""
+    def conv(c_in, c_out, k, stride, pad, transposed=False):
+        layer = (nn.ConvTranspose2d(c_in, c_out, k, stride, pad, output_padding=1, bias=False) if transposed
+                 else nn.Conv2d(c_in, c_out, k, stride, pad, bias=False))
+        return [layer, _norm(norm, c_out), nn.ReLU()]
+
+    b = base
+    return nn.Sequential(
+        nn.ReflectionPad2d(3), *conv(in_channels, b, 7, 1, 0),              # c7s1-64   S
+        *conv(b, 2 * b, 3, 2, 1), *conv(2 * b, 4 * b, 3, 2, 1),             # d128, d256: S/2, S/4
+        *[ResnetBlock(4 * b, norm) for _ in range(blocks)],                 # R256 x blocks
+        *conv(4 * b, 2 * b, 3, 2, 1, True), *conv(2 * b, b, 3, 2, 1, True),  # u128, u64: S/2, S
+        nn.ReflectionPad2d(3), nn.Conv2d(b, out_channels, 7), nn.Tanh())    # c7s1-3

@@ -76,6 +76,15 @@ class Pix2Pix(GAN):
             descend(loss, self.opt_g)
         return {"g_loss": adversarial.item(), "l1_loss": l1.item()}
 
+    def triples(self, fixed) -> np.ndarray:
+        """(source, G(source), target) for the fixed pairs of the sample frames: (n, 3, C, H, W)."""
+        source, target = fixed
+        self.G.eval()
+        with no_grad():
+            fake = self.G(source)
+        self.G.train()
+        return np.stack([backend.to_numpy(t.data) for t in (source, fake, target)], 1)
+
     def test_scores(self, source: np.ndarray, target: np.ndarray, batch: int = 16) -> dict:
         """How G does on held-out pairs: the L1 to the real photos, the sharpness of its outputs
         (``metrics.sharpness``) and how often the PatchGAN tells real patches from G's."""
