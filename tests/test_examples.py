@@ -1,7 +1,7 @@
 """Every script in examples/ runs end to end in seconds and writes at least one picture.
 
 Each runs as its own process, as a reader would run it, with ``--steps 3 --batch-size 8``.
-A new example is picked up by the glob. Examples that read MNIST skip when ``$TINYGAN_DATA``
+A new example is picked up by the glob. Examples that read MNIST (or the facades) skip when ``$TINYGAN_DATA``
 is unset or lacks the files (tests/conftest.py points it at the shared data folder).
 """
 import os
@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tinygan.data import load_mnist
+from tinygan.image_data import find_facades
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SCRIPTS = sorted(p for p in EXAMPLES.glob("*.py") if not p.name.startswith("_"))
@@ -33,12 +34,20 @@ def _mnist_missing() -> str | None:
     return None
 
 
+def _facades_missing() -> str | None:
+    try:
+        find_facades()
+    except FileNotFoundError as e:
+        return str(e).splitlines()[0]
+    return None
+
+
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
 def test_example_runs_and_writes_a_png(script, tmp_path):
-    if '"mnist"' in script.read_text():
-        reason = _mnist_missing()
+    for needs, missing in (('"mnist', _mnist_missing), ('"facades"', _facades_missing)):
+        reason = missing() if needs in script.read_text() else None
         if reason:
-            pytest.skip(f"{script.name} needs MNIST: {reason}")
+            pytest.skip(f"{script.name} needs {needs.strip(chr(34))}: {reason}")
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, str(script), "--steps", "3", "--batch-size", "8", "--out", str(out)],
                           check=False, cwd=tmp_path, capture_output=True, text=True, timeout=180)
