@@ -253,7 +253,8 @@ def cmd_eval(args, parser) -> int:
 
 def _eval_translation(gan, meta: dict, args, parser) -> int:
     """Translate the held-out images of an image-to-image run. pix2pix: the L1 to the real targets, the
-    sharpness of its outputs beside the targets', the PatchGAN's accuracy. CycleGAN: the cycle L1 both
+    sharpness of its outputs beside the targets', the PatchGAN's accuracy; SPADE: the per-class colour
+    error against the photos, L1 and sharpness (``test_scores`` of each). CycleGAN: the cycle L1 both
     ways, and on mnist-fashion the digits' labels kept through A -> B -> A (tinygan's MNIST classifier).
     Writes eval.json and test_pairs.png (rows of image triples)."""
     from . import viz
@@ -272,8 +273,7 @@ def _eval_translation(gan, meta: dict, args, parser) -> int:
     folder = Path(args.run_dir) if Path(args.run_dir).is_dir() else Path(args.run_dir).parent
     if pairs:
         scores = gan.test_scores(test.y[:n], test.x[:n])
-        summary = (f"L1 {scores['l1']:.4f}, sharpness {scores['sharpness']:.4f} (real photos "
-                   f"{scores['real_sharpness']:.4f}), PatchGAN accuracy {scores['patch_accuracy']:.3f}")
+        summary = ", ".join(f"{k} {v:.4f}" for k, v in scores.items() if k != "n")
         shown = (test.y, test.x)
     else:
         out = gan.test_scores(test.x[:n], test.y[:n])

@@ -231,6 +231,7 @@ DATASETS = {
     "fashion-mnist": "Fashion-MNIST clothing, 1x28x28 in [-1, 1], 10 classes",
     "stacked-mnist": "three MNIST digits as the channels of one 3x28x28 image: 1000 modes (128,000 images)",
     "facades": "CMP facades, pix2pix's pairs: label map -> photo, 3x S x S (--image-size), 400 train / 106 test",
+    "facades-classes": "CMP facades for SPADE: one-hot maps of the 12 label classes -> photo (--image-size)",
     "facades-unpaired": "CMP facades as two unpaired domains for CycleGAN: A photos, B label maps (--image-size)",
     "mnist-fashion": "two unpaired domains for CycleGAN: A MNIST digits, B Fashion-MNIST clothes, 1x28x28",
 }
@@ -276,7 +277,7 @@ class Dataset:
     x: np.ndarray
     y: np.ndarray | None
     kind: str                      # "points" (toy mixtures), "images" (N, C, H, W), "pairs" or "unpaired"
-    num_classes: int | None        # 10 for the image sets, None for unlabelled points and pairs
+    num_classes: int | None        # 10 for the image sets, the label map's classes for facades-classes, else None
     augment: Callable | None = None
 
     def __len__(self) -> int:
@@ -292,7 +293,8 @@ def get_dataset(name: str, *, data_dir: str | os.PathLike | None = None,
     image sets are the ``split`` of the IDX files, cut to the first ``n`` items if ``n`` is given;
     Stacked MNIST is ``n`` (default 128,000) triples of the ``split``'s digits drawn with ``rng``,
     its labels the 1000 modes. ``facades`` is the ``split``'s (label map, photo) pairs at
-    ``image_size`` as (y, x), the training split jittered batch by batch (``image_data.jitter``).
+    ``image_size`` as (y, x), the training split jittered batch by batch (``image_data.jitter``);
+    ``facades-classes`` the same with one-hot class maps (12, S, S) as y (SPADE).
     The unpaired sets hold domain A as x and domain B as y; the trainer draws B's batches apart from A's.
     """
     if name not in DATASETS:
@@ -304,6 +306,11 @@ def get_dataset(name: str, *, data_dir: str | os.PathLike | None = None,
         from .image_data import jitter, load_facades
         labels, photos = load_facades(split, image_size, data_dir)
         return Dataset(name, photos[:n], labels[:n], "pairs", None, jitter if split == "train" else None)
+    if name == "facades-classes":
+        from .image_data import jitter_classes, load_facades_classes
+        classes, photos, _ = load_facades_classes(split, image_size, data_dir)
+        return Dataset(name, photos[:n], classes[:n], "pairs", classes.shape[1],
+                       jitter_classes if split == "train" else None)
     if name == "facades-unpaired":
         from .image_data import jitter_each, load_facades
         labels, photos = load_facades(split, image_size, data_dir)

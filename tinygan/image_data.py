@@ -346,3 +346,28 @@ def one_hot(classes: np.ndarray, k: int) -> np.ndarray:
     if classes.size and (classes.min() < 0 or classes.max() >= k):
         raise ValueError(f"one_hot: class ids must lie in 0..{k - 1}, got {classes.min()}..{classes.max()}")
     return (classes[:, None] == np.arange(k)[None, :, None, None]).astype(np.float32)
+
+
+FACADES_CLASSES = 12
+
+
+def load_facades_classes(split: str = "train", size: int = 256, data_dir: str | os.PathLike | None = None
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The facades pairs for SPADE: ``(class_maps, photos, palette)``, the label maps snapped to the
+    12-colour palette that ``fit_palette`` finds in the *training* maps (so both splits share class
+    ids) as one-hot float32 (N, 12, size, size), the photos as ``load_facades`` gives them."""
+    train_labels, photos = load_facades("train", size, data_dir)
+    palette = fit_palette(train_labels, FACADES_CLASSES)
+    labels = train_labels if split == "train" else None
+    if labels is None:
+        labels, photos = load_facades(split, size, data_dir)
+    return one_hot(snap_to_palette(labels, palette)[0], FACADES_CLASSES), photos, palette
+
+
+def jitter_classes(photos: np.ndarray, class_maps: np.ndarray, rng: np.random.Generator
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """pix2pix's jitter of (photo, one-hot class map) pairs: one crop and flip for both; the resized
+    one-hot planes are blurred by the bicubic filter, so each pixel takes the class whose plane is
+    largest there, and the map is one-hot again."""
+    photos, soft = jitter(photos, class_maps, rng)
+    return photos, one_hot(soft.argmax(1), class_maps.shape[1])

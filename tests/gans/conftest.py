@@ -38,14 +38,28 @@ def tiny_unpaired():
     return Dataset(name="tiny-unpaired", x=x, y=y, kind="unpaired", num_classes=None)
 
 
-SMALL = {"points": {"hidden": 32}, "pairs": {"base": 4}, "unpaired": {"base": 4, "blocks": 1}}  # fast networks
-KINDS = {"dcgan": "images", "cgan": "images", "infogan": "images", "pix2pix": "pairs", "cyclegan": "unpaired"}
+@pytest.fixture(scope="session")
+def tiny_class_pairs():
+    """(one-hot class map of 4 classes, photo) pairs at 64 x 64, the least SPADE's two-scale D takes."""
+    rng = np.random.default_rng(0)
+    classes = np.kron(rng.integers(0, 4, (16, 8, 8)), np.ones((1, 8, 8), np.int64))
+    y = (classes[:, None] == np.arange(4)[None, :, None, None]).astype(np.float32)
+    x = rng.uniform(-1, 1, (16, 3, 64, 64)).astype(np.float32)
+    return Dataset(name="tiny-class-pairs", x=x, y=y, kind="pairs", num_classes=4)
+
+
+# the data each variant is tested on (by default 2-D points), and the config fields that make its networks small
+KINDS = {"dcgan": "images", "cgan": "images", "infogan": "images", "pix2pix": "pairs", "cyclegan": "unpaired",
+         "spade": "class_pairs"}
+SMALL = {"points": {"hidden": 32}, "pairs": {"base": 4}, "unpaired": {"base": 4, "blocks": 1},
+         "class_pairs": {"base": 2, "spade_hidden": 4}}
 
 
 @pytest.fixture
-def tiny_case(tiny_points, tiny_images, tiny_pairs, tiny_unpaired):
+def tiny_case(tiny_points, tiny_images, tiny_pairs, tiny_unpaired, tiny_class_pairs):
     """tiny_case(variant) -> (its tiny dataset, the config fields that make its networks small)."""
-    data = {"points": tiny_points, "images": tiny_images, "pairs": tiny_pairs, "unpaired": tiny_unpaired}
+    data = {"points": tiny_points, "images": tiny_images, "pairs": tiny_pairs, "unpaired": tiny_unpaired,
+            "class_pairs": tiny_class_pairs}
     return lambda name: (data[KINDS.get(name, "points")], SMALL.get(KINDS.get(name, "points"), {}))
 
 
@@ -58,5 +72,6 @@ def build():
 def _build(name, data, **overrides):
     tinygan.manual_seed(0)
     cls = get_variant(name)
-    cfg = config_from(cls.Config, {**SMALL.get(data.kind, {}), **overrides})
+    kind = "class_pairs" if data.kind == "pairs" and data.num_classes else data.kind
+    cfg = config_from(cls.Config, {**SMALL.get(kind, {}), **overrides})
     return cls(cfg, DataInfo(data.kind, tuple(data.x.shape[1:]), data.num_classes))

@@ -1,6 +1,7 @@
 """The image-to-image networks: pix2pix's U-Net generator and its PatchGAN discriminator
 (Isola et al. 2017, "Image-to-Image Translation with Conditional Adversarial Networks", Sec. 3.2
-and App. 6.1), and CycleGAN's ResNet generator (Zhu et al. 2017, App. 7.2), which reuses the PatchGAN.
+and App. 6.1), CycleGAN's ResNet generator (Zhu et al. 2017, App. 7.2), which reuses the PatchGAN,
+and SPADE's generator of residual blocks and its multi-scale PatchGAN (Park et al. 2019, App. A).
 
 Written as in the paper's appendix, where Ck is Convolution-Norm-ReLU with k filters and CDk adds
 Dropout(0.5); every convolution is 4x4 with stride 2, so each encoder layer halves the image and
@@ -23,6 +24,7 @@ from __future__ import annotations
 import math
 
 from .. import nn
+from ..nn import functional as F
 from ..ops.shape import cat
 
 
@@ -127,3 +129,75 @@ def resnet_generator(in_channels: int = 3, out_channels: int = 3, blocks: int = 
         *[ResnetBlock(4 * b, norm) for _ in range(blocks)],                 # R256 x blocks
         *conv(4 * b, 2 * b, 3, 2, 1, True), *conv(2 * b, b, 3, 2, 1, True),  # u128, u64: S/2, S
         nn.ReflectionPad2d(3), nn.Conv2d(b, out_channels, 7), nn.Tanh())    # c7s1-3
+
+
+class SPADEResBlock(nn.Module):
+    """SPADE ResBlk (Park et al. 2019, Fig. 4 / App. A): two [SPADE, LeakyReLU(0.2), 3x3 conv] steps on a
+    residual path; where the width changes, the shortcut is [SPADE, 1x1 conv] too. Every SPADE layer
+    reads the segmentation map at the block's resolution."""
+
+    def __init__(self, c_in: int, c_out: int, label_nc: int, hidden: int = 128):
+        super().__init__()
+        mid = min(c_in, c_out)
+        self.norm_0, self.conv_0 = nn.SPADE(c_in, label_nc, hidden), nn.Conv2d(c_in, mid, 3, padding=1)
+        self.norm_1, self.conv_1 = nn.SPADE(mid, label_nc, hidden), nn.Conv2d(mid, c_out, 3, padding=1)
+        self.learned_shortcut = c_in != c_out
+        if self.learned_shortcut:
+            self.norm_s, self.conv_s = nn.SPADE(c_in, label_nc, hidden), nn.Conv2d(c_in, c_out, 1, bias=False)
+
+    def forward(self, x, seg):
+        shortcut = self.conv_s(self.norm_s(x, seg)) if self.learned_shortcut else x
+        dx = self.conv_0(F.leaky_relu(self.norm_0(x, seg), 0.2))
+        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, seg), 0.2))
+        return shortcut + dx
+
+
+class SPADEGenerator(nn.Module):
+    """SPADE's G without its image encoder (Park et al. 2019, App. A): the segmentation map, downsampled
+    to 4 x 4, goes through a 3x3 conv to 16 nf channels; then one SPADE ResBlk at each of 4, 8, 16, ...
+    pixels, with a nearest 2x upsampling between, their outputs ending 16 nf, 8 nf, 4 nf, 2 nf, nf at
+    the image size (the authors' 256 x 256 widths, counted from the end); the last block's output goes through LeakyReLU, a 3x3 conv to RGB and tanh. Its only input is the
+    map: like pix2pix (and SPADE trained without its VAE encoder), the output for a map is fixed."""
+
+    def __init__(self, size: int, label_nc: int, out_channels: int = 3, base: int = 64, hidden: int = 128):
+        super().__init__()
+        ups = int(math.log2(size)) - 2                                 # 4 x 4 -> size in `ups` doublings
+        if 2 ** (ups + 2) != size or ups < 1:
+            raise ValueError(f"SPADEGenerator: image size must be a power of two >= 8, got {size}")
+        outs = [base * min(2 ** j, 16) for j in reversed(range(ups + 1))]   # block outputs, 4 x 4 first: ..., 2 nf, nf
+        ins = [16 * base] + outs[:-1]
+        self.fc = nn.Conv2d(label_nc, ins[0], 3, padding=1)
+        self.blocks = nn.ModuleList(SPADEResBlock(c_in, c_out, label_nc, hidden) for c_in, c_out in zip(ins, outs))
+        self.conv_img = nn.Conv2d(outs[-1], out_channels, 3, padding=1)
+
+    def forward(self, seg):
+        x = self.fc(F.interpolate(seg, size=(4, 4)))
+        for i, block in enumerate(self.blocks):
+            x = block(x, seg)
+            if i < len(self.blocks) - 1:
+                x = F.interpolate(x, scale_factor=2)
+        return F.tanh(self.conv_img(F.leaky_relu(x, 0.2)))
+
+
+class MultiscalePatchGAN(nn.Module):
+    """pix2pixHD's discriminator as SPADE uses it (Wang et al. 2018, Sec. 3.2): ``scales`` PatchGANs of the
+    same shape, the k-th judging the input average-pooled k times (3x3, stride 2). ``forward`` returns,
+    per scale, the output of every LeakyReLU and the final logits: the features that feature matching
+    compares, the last entry what the GAN loss reads."""
+
+    def __init__(self, in_channels: int, base: int = 64, layers: int = 3, scales: int = 2, norm: str = "instance"):
+        super().__init__()
+        self.scales = nn.ModuleList(patch_discriminator(in_channels, base, layers, norm) for _ in range(scales))
+
+    def forward(self, x):
+        outputs = []
+        for i, d in enumerate(self.scales):
+            if i:
+                x = F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)
+            features, h = [], x
+            for layer in d:
+                h = layer(h)
+                if isinstance(layer, nn.LeakyReLU):
+                    features.append(h)
+            outputs.append(features + [h])
+        return outputs

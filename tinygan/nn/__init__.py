@@ -9,10 +9,10 @@ from .conv import Conv2d, ConvTranspose2d
 from .linear import Identity, Linear, Maxout
 from .misc import Dropout, Embedding, Flatten, ReflectionPad2d, Unflatten, Upsample
 from .module import Module, ModuleList, Parameter, Sequential
-from .norm import AdaIN, BatchNorm1d, BatchNorm2d, InstanceNorm2d, LayerNorm
+from .norm import SPADE, AdaIN, BatchNorm1d, BatchNorm2d, InstanceNorm2d, LayerNorm
 
 __all__ = [
-    "AdaIN", "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dropout", "Embedding", "Flatten",
+    "SPADE", "AdaIN", "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dropout", "Embedding", "Flatten",
     "Identity", "InstanceNorm2d", "LayerNorm", "LeakyReLU", "Linear", "Maxout", "Module", "ModuleList", "Parameter",
     "ReLU", "ReflectionPad2d", "Sequential", "Sigmoid", "Tanh", "Unflatten", "Upsample", "functional", "init",
 ]

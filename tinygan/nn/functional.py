@@ -80,10 +80,12 @@ def embedding(input: Tensor, weight: Tensor) -> Tensor:
 # ---- resampling ---------------------------------------------------------------------------
 def interpolate(input: Tensor, size: int | tuple | None = None, scale_factor: float | tuple | None = None,
                 mode: str = "nearest") -> Tensor:
-    """Nearest-neighbour upsampling of (N, C, *spatial) by integer factors (``F.interpolate``).
+    """Nearest-neighbour resizing of (N, C, *spatial) by integer factors (``F.interpolate``).
 
-    Each value is repeated s times along each spatial dim: (N, C, H, W) is viewed as
+    Upsampling repeats each value s times along each spatial dim: (N, C, H, W) is viewed as
     (N, C, H, 1, W, 1), expanded to (N, C, H, s, W, s) and reshaped to (N, C, H*s, W*s).
+    Downsampling to a ``size`` that divides the input keeps every k-th value, x[..., ::k, ::k]:
+    output pixel i reads input pixel floor(i * in / out) = i * k, PyTorch's nearest rule.
     """
     if mode != "nearest":
         raise ValueError(f"interpolate: only mode='nearest' is supported, got {mode!r}")
@@ -94,8 +96,11 @@ def interpolate(input: Tensor, size: int | tuple | None = None, scale_factor: fl
     spatial = input.shape[2:]
     if size is not None:
         sizes = _tuple(size, len(spatial), "interpolate", "size")
+        if len(spatial) == 2 and all(0 < int(s) <= n and n % int(s) == 0 for s, n in zip(sizes, spatial)):
+            return input[:, :, ::spatial[0] // int(sizes[0]), ::spatial[1] // int(sizes[1])]
         if any(int(s) < n or int(s) % n for s, n in zip(sizes, spatial)):
-            raise ValueError(f"interpolate: size {size} must be an integer multiple of the spatial size {spatial}")
+            raise ValueError(f"interpolate: size {size} must be an integer multiple or divisor of the spatial "
+                             f"size {spatial}")
         factors = tuple(int(s) // n for s, n in zip(sizes, spatial))
     else:
         factors = _tuple(scale_factor, len(spatial), "interpolate", "scale_factor")

@@ -1,4 +1,5 @@
-"""Normalisation layers: BatchNorm1d/2d, InstanceNorm2d, LayerNorm and AdaIN (as ``torch.nn``'s).
+"""Normalisation layers: BatchNorm1d/2d, InstanceNorm2d, LayerNorm and AdaIN (as ``torch.nn``'s), and
+SPADE (Park et al. 2019), whose scale and shift come from a segmentation map.
 
 The statistics and their gradients are in ``ops/norm.py``; these classes hold the affine
 parameters and the running statistics, and pick training or evaluation behaviour.
@@ -11,8 +12,10 @@ from .. import factories
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from .activation import ReLU
+from .conv import Conv2d
 from .linear import _new_parameter
-from .module import Module
+from .module import Module, Sequential
 
 
 class _NormBase(Module):
@@ -132,6 +135,28 @@ class AdaIN(Module):
 
     def extra_repr(self) -> str:
         return f"eps={self.eps}"
+
+
+class SPADE(Module):
+    """Spatially-adaptive denormalization (Park et al. 2019, Sec. 3, Eq. 1):
+
+        out[n, c, y, x] = gamma_{c,y,x}(m) (h[n, c, y, x] - mu_c) / sigma_c + beta_{c,y,x}(m)
+
+    mu_c and sigma_c are batch norm's statistics with no learned affine of its own; gamma and beta
+    are maps computed from the segmentation map m (resized, nearest, to h's size) by a shared 3x3
+    convolution and ReLU, then one 3x3 convolution each (``hidden`` channels between, 128 in the
+    paper). As in the authors' code the scale is applied as (1 + gamma), so a zero gamma keeps h."""
+
+    def __init__(self, num_features: int, label_nc: int, hidden: int = 128):
+        super().__init__()
+        self.norm = BatchNorm2d(num_features, affine=False)
+        self.shared = Sequential(Conv2d(label_nc, hidden, 3, padding=1), ReLU())
+        self.gamma = Conv2d(hidden, num_features, 3, padding=1)
+        self.beta = Conv2d(hidden, num_features, 3, padding=1)
+
+    def forward(self, x: Tensor, segmap: Tensor) -> Tensor:
+        actv = self.shared(F.interpolate(segmap, size=tuple(x.shape[2:])))
+        return self.norm(x) * (1 + self.gamma(actv)) + self.beta(actv)
 
 
 class LayerNorm(Module):
