@@ -109,7 +109,7 @@ class SPADE(GAN):
         fake = np.concatenate(fakes)
         return {"class_colour_error": class_colour_error(fake, photos, seg),
                 "l1": float(np.abs(fake - photos).mean()), "sharpness": metrics.sharpness(fake),
-                "real_sharpness": metrics.sharpness(photos), "n": int(len(seg))}
+                "real_sharpness": metrics.sharpness(photos), "n": len(seg)}
 
 
 def class_colour_error(images: np.ndarray, photos: np.ndarray, seg: np.ndarray) -> float:
