@@ -146,7 +146,8 @@ def load_classifier(dataset: str, data_dir=None, progress: bool = True) -> tuple
     return net, meta
 
 
-JUDGED = {"mnist": "mnist", "fashion-mnist": "fashion-mnist", "stacked-mnist": "mnist"}  # run's data -> classifier
+JUDGED = {"mnist": "mnist", "fashion-mnist": "fashion-mnist", "stacked-mnist": "mnist",   # run's data -> classifier
+          "mnist32": "mnist", "fashion-mnist32": "fashion-mnist"}
 STACKED_SAMPLES = 26_000  # Stacked MNIST's protocol (VEEGAN Sec. 5.2; PacGAN Table 2)
 
 
@@ -176,7 +177,7 @@ class Judge:
         net, meta = load_classifier(JUDGED[dataset], data_dir, progress=progress)
         if dataset == "stacked-mnist":
             return cls(net, None, meta)
-        test_x, _ = load_mnist(dataset, "test", data_dir)
+        test_x, _ = load_mnist(JUDGED[dataset], "test", data_dir)
         return cls(net, predict(net, test_x[:n])[1], meta)
 
     def __call__(self, images: np.ndarray, requested: np.ndarray | None = None, codes: np.ndarray | None = None,
@@ -184,6 +185,8 @@ class Judge:
         """The scores of ``images``; precision / recall (k-NN manifolds) only with ``manifold``."""
         if self.reference is None:
             return self.stacked(images)
+        if images.shape[-2:] == (32, 32):  # the padded sets (mnist32, fashion-mnist32): their central 28 x 28
+            images = images[..., 2:30, 2:30]
         probs, feats = predict(self.net, images)
         labels = probs.argmax(1)
         covered, hist = class_coverage(labels, probs.shape[1])

@@ -230,6 +230,8 @@ DATASETS = {
     "mnist": "MNIST handwritten digits, 1x28x28 in [-1, 1], 10 classes",
     "fashion-mnist": "Fashion-MNIST clothing, 1x28x28 in [-1, 1], 10 classes",
     "stacked-mnist": "three MNIST digits as the channels of one 3x28x28 image: 1000 modes (128,000 images)",
+    "mnist32": "MNIST padded to 1x32x32 (the growing StyleGAN's size), 10 classes",
+    "fashion-mnist32": "Fashion-MNIST padded to 1x32x32, 10 classes",
     "facades": "CMP facades, pix2pix's pairs: label map -> photo, 3x S x S (--image-size), 400 train / 106 test",
     "facades-classes": "CMP facades for SPADE: one-hot maps of the 12 label classes -> photo (--image-size)",
     "facades-unpaired": "CMP facades as two unpaired domains for CycleGAN: A photos, B label maps (--image-size)",
@@ -302,6 +304,9 @@ def get_dataset(name: str, *, data_dir: str | os.PathLike | None = None,
     if name in _MIRRORS:
         x, y = load_mnist(name, split, data_dir)
         return Dataset(name, x[:n], y[:n], "images", 10)
+    if name in ("mnist32", "fashion-mnist32"):  # 2 background pixels (-1) on each side
+        x, y = load_mnist(name[:-2], split, data_dir)
+        return Dataset(name, np.pad(x[:n], ((0, 0), (0, 0), (2, 2), (2, 2)), constant_values=-1.0), y[:n], "images", 10)
     if name == "facades":
         from .image_data import jitter, load_facades
         labels, photos = load_facades(split, image_size, data_dir)

@@ -48,18 +48,27 @@ def tiny_class_pairs():
     return Dataset(name="tiny-class-pairs", x=x, y=y, kind="pairs", num_classes=4)
 
 
+@pytest.fixture(scope="session")
+def tiny_images32():
+    """32 x 32 images with labels, the least the growing StyleGAN works on."""
+    rng = np.random.default_rng(0)
+    return Dataset(name="tiny-images32", x=rng.uniform(-1, 1, (48, 1, 32, 32)).astype(np.float32),
+                   y=rng.integers(0, 10, 48), kind="images", num_classes=10)
+
+
 # the data each variant is tested on (by default 2-D points), and the config fields that make its networks small
 KINDS = {"dcgan": "images", "cgan": "images", "infogan": "images", "pix2pix": "pairs", "cyclegan": "unpaired",
-         "spade": "class_pairs"}
+         "spade": "class_pairs", "stylegan": "images32"}
 SMALL = {"points": {"hidden": 32}, "pairs": {"base": 4}, "unpaired": {"base": 4, "blocks": 1},
-         "class_pairs": {"base": 2, "spade_hidden": 4}}
+         "class_pairs": {"base": 2, "spade_hidden": 4},
+         "images32": {"fmap_base": 64, "fmap_max": 8, "z_dim": 8, "w_dim": 8, "mapping_layers": 2, "stage_steps": 1}}
 
 
 @pytest.fixture
-def tiny_case(tiny_points, tiny_images, tiny_pairs, tiny_unpaired, tiny_class_pairs):
+def tiny_case(tiny_points, tiny_images, tiny_pairs, tiny_unpaired, tiny_class_pairs, tiny_images32):
     """tiny_case(variant) -> (its tiny dataset, the config fields that make its networks small)."""
     data = {"points": tiny_points, "images": tiny_images, "pairs": tiny_pairs, "unpaired": tiny_unpaired,
-            "class_pairs": tiny_class_pairs}
+            "class_pairs": tiny_class_pairs, "images32": tiny_images32}
     return lambda name: (data[KINDS.get(name, "points")], SMALL.get(KINDS.get(name, "points"), {}))
 
 
@@ -72,6 +81,7 @@ def build():
 def _build(name, data, **overrides):
     tinygan.manual_seed(0)
     cls = get_variant(name)
-    kind = "class_pairs" if data.kind == "pairs" and data.num_classes else data.kind
+    kind = ("class_pairs" if data.kind == "pairs" and data.num_classes else
+            "images32" if data.kind == "images" and data.x.shape[-1] == 32 else data.kind)
     cfg = config_from(cls.Config, {**SMALL.get(kind, {}), **overrides})
     return cls(cfg, DataInfo(data.kind, tuple(data.x.shape[1:]), data.num_classes))

@@ -21,6 +21,7 @@ VARIANTS = {
     "unrolled": ("unrolled", "ring8", "Metz et al. 2017: G's loss through k unrolled D updates"),
     "pix2pix": ("pix2pix", "facades", "Isola et al. 2017: U-Net G, PatchGAN D on (source, image), cGAN + 100 L1"),
     "cyclegan": ("cyclegan", "mnist-fashion", "Zhu et al. 2017: two ResNet Gs, two PatchGANs, LSGAN + 10 cycle L1"),
+    "stylegan": ("stylegan", "mnist32", "Karras et al. 2019: mapping net, AdaIN styles, noise; grown 4 -> 32 (ProGAN)"),
     "spade": ("spade", "facades-classes", "Park et al. 2019: SPADE ResBlk G from a class map, 2-scale PatchGAN, hinge + FM"),
 }
 
