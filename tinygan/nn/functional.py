@@ -6,6 +6,8 @@ those ops, so it is differentiable -- twice -- without a backward of its own.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import backend
@@ -78,17 +80,57 @@ def embedding(input: Tensor, weight: Tensor) -> Tensor:
 
 
 # ---- resampling ---------------------------------------------------------------------------
-def interpolate(input: Tensor, size: int | tuple | None = None, scale_factor: float | tuple | None = None,
-                mode: str = "nearest") -> Tensor:
-    """Nearest-neighbour resizing of (N, C, *spatial) by integer factors (``F.interpolate``).
+def _bilinear_matrix(n_in: int, n_out: int, dtype, scale: float | None = None) -> np.ndarray:
+    """The (n_out, n_in) matrix of linear interpolation along one axis with align_corners=False:
+    output pixel i samples the input at x = (i + 0.5) r - 0.5 (clamped at 0), r = n_in / n_out (or
+    1 / scale_factor when one was given, as PyTorch), mixing pixels floor(x) and floor(x) + 1
+    (clamped at n_in - 1) with weights 1 - frac(x) and frac(x)."""
+    ratio = n_in / n_out if scale is None else 1.0 / scale
+    x = np.maximum((np.arange(n_out) + 0.5) * ratio - 0.5, 0.0)
+    lo = np.minimum(np.floor(x).astype(np.int64), n_in - 1)
+    hi = np.minimum(lo + 1, n_in - 1)
+    frac = x - lo
+    m = np.zeros((n_out, n_in))
+    np.add.at(m, (np.arange(n_out), lo), 1.0 - frac)
+    np.add.at(m, (np.arange(n_out), hi), frac)
+    return m.astype(dtype)
 
-    Upsampling repeats each value s times along each spatial dim: (N, C, H, W) is viewed as
+
+def _bilinear(input: Tensor, size: tuple, scales: tuple = (None, None)) -> Tensor:
+    """Bilinear resizing is linear in the image, separately along H and W: A_H x A_W^T with one
+    interpolation matrix per axis, so its gradient (and the gradient's) is two matmuls too."""
+    (h, w), (oh, ow) = input.shape[2:], size
+    a_h = Tensor(backend.to_device(_bilinear_matrix(h, oh, input.dtype, scales[0]), input.device))    # (OH, H)
+    a_w = Tensor(backend.to_device(_bilinear_matrix(w, ow, input.dtype, scales[1]).T, input.device))  # (W, OW)
+    return a_h @ (input @ a_w)                                                             # (N, C, OH, OW)
+
+
+def interpolate(input: Tensor, size: int | tuple | None = None, scale_factor: float | tuple | None = None,
+                mode: str = "nearest", align_corners: bool | None = None) -> Tensor:
+    """Resizing of (N, C, *spatial) (``F.interpolate``): nearest by integer factors, or bilinear.
+
+    Nearest upsampling repeats each value s times along each spatial dim: (N, C, H, W) is viewed as
     (N, C, H, 1, W, 1), expanded to (N, C, H, s, W, s) and reshaped to (N, C, H*s, W*s).
     Downsampling to a ``size`` that divides the input keeps every k-th value, x[..., ::k, ::k]:
     output pixel i reads input pixel floor(i * in / out) = i * k, PyTorch's nearest rule.
+    ``mode="bilinear"`` (4-D input, ``align_corners=False`` only, no antialiasing) resizes to any size
+    (``_bilinear``), as PyTorch does.
     """
+    if mode == "bilinear":
+        if align_corners:
+            raise ValueError("interpolate: only align_corners=False is supported for mode='bilinear'")
+        if input.ndim != 4:
+            raise ValueError(f"interpolate: mode='bilinear' expects an input (N, C, H, W), got shape {input.shape}")
+        if (size is None) == (scale_factor is None):
+            raise ValueError("interpolate: exactly one of size and scale_factor must be given")
+        if size is not None:
+            return _bilinear(input, tuple(int(s) for s in _tuple(size, 2, "interpolate", "size")))
+        factors = tuple(float(f) for f in _tuple(scale_factor, 2, "interpolate", "scale_factor"))
+        return _bilinear(input, tuple(int(math.floor(n * f)) for n, f in zip(input.shape[2:], factors)), factors)
     if mode != "nearest":
-        raise ValueError(f"interpolate: only mode='nearest' is supported, got {mode!r}")
+        raise ValueError(f"interpolate: mode must be 'nearest' or 'bilinear', got {mode!r}")
+    if align_corners is not None:
+        raise ValueError("interpolate: align_corners is for mode='bilinear' only")
     if input.ndim < 3:
         raise ValueError(f"interpolate: expected an input (N, C, *spatial), got shape {input.shape}")
     if (size is None) == (scale_factor is None):

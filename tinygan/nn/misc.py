@@ -73,16 +73,17 @@ class Unflatten(Module):
 class Upsample(Module):
     """Resize the spatial dims to ``size`` or by ``scale_factor`` (``F.interpolate``)."""
 
-    def __init__(self, size=None, scale_factor=None, mode: str = "nearest"):
+    def __init__(self, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None):
         super().__init__()
         if isinstance(scale_factor, (tuple, list)):
             scale_factor = tuple(float(s) for s in scale_factor)
         elif scale_factor is not None:
             scale_factor = float(scale_factor)  # stored as floats, as PyTorch does
-        self.size, self.scale_factor, self.mode = size, scale_factor, mode
+        self.size, self.scale_factor, self.mode, self.align_corners = size, scale_factor, mode, align_corners
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.interpolate(x, size=self.size, scale_factor=self.scale_factor, mode=self.mode)
+        return F.interpolate(x, size=self.size, scale_factor=self.scale_factor, mode=self.mode,
+                             align_corners=self.align_corners)
 
     def extra_repr(self) -> str:
         if self.scale_factor is not None:
