@@ -126,7 +126,7 @@ def interpolate(input: Tensor, size: int | tuple | None = None, scale_factor: fl
         if size is not None:
             return _bilinear(input, tuple(int(s) for s in _tuple(size, 2, "interpolate", "size")))
         factors = tuple(float(f) for f in _tuple(scale_factor, 2, "interpolate", "scale_factor"))
-        return _bilinear(input, tuple(int(math.floor(n * f)) for n, f in zip(input.shape[2:], factors)), factors)
+        return _bilinear(input, tuple(math.floor(n * f) for n, f in zip(input.shape[2:], factors)), factors)
     if mode != "nearest":
         raise ValueError(f"interpolate: mode must be 'nearest' or 'bilinear', got {mode!r}")
     if align_corners is not None:
