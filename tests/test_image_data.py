@@ -464,3 +464,40 @@ def test_real_facades_palette(facades):
         for dx in range(7):
             interior &= padded[:, dy:dy + 256, dx:dx + 256] == classes
     assert interior.mean() > 0.45 and np.mean(distance[interior] <= 0.2) >= 0.99
+
+
+# ---------------------------------------------------------------- --dataset folder:PATH and folder:A,B
+def _folder(path, n, colour):
+    path.mkdir(parents=True)
+    for i in range(n):
+        Image.fromarray(np.full((40, 30, 3), colour, np.uint8)).save(path / f"{i}.png")
+    return path
+
+
+def test_folder_datasets_are_images_or_two_unpaired_domains(tmp_path):
+    from tinygan.data import get_dataset
+    a, b = _folder(tmp_path / "a", 5, (255, 0, 0)), _folder(tmp_path / "b", 3, (0, 0, 255))
+    one = get_dataset(f"folder:{a}", image_size=32)
+    assert one.kind == "images" and one.x.shape == (5, 3, 32, 32) and one.y is None and one.num_classes is None
+    two = get_dataset(f"folder:{a},{b}", image_size=32)
+    assert two.kind == "unpaired" and two.x.shape == (5, 3, 32, 32) and two.y.shape == (3, 3, 32, 32)
+    np.testing.assert_allclose(two.y[:, 2], 1.0)                     # B is the blue folder
+    assert two.augment is not None and one.augment is None
+    with pytest.raises(ValueError, match="no 'test' split"):
+        get_dataset(f"folder:{a}", split="test")
+    with pytest.raises(ValueError, match="folder:A,B"):
+        get_dataset(f"folder:{a},{b},{a}")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        get_dataset(f"folder:{tmp_path / 'nowhere'}")
+
+
+def test_cli_trains_on_a_folder(tmp_path, capsys):
+    from tinygan.cli import main
+    a = _folder(tmp_path / "a", 4, (10, 200, 30))
+    assert main(["train", "stylegan", "--dataset", f"folder:{a}", "--image-size", "32", "--steps", "2",
+                 "--batch-size", "4", "--set", "fmap_base=64", "--set", "fmap_max=8", "--set", "z_dim=8",
+                 "--set", "w_dim=8", "--out", str(tmp_path / "run"), "--no-progress"]) == 0
+    assert (tmp_path / "run" / "checkpoint.npz").exists()
+    with pytest.raises(SystemExit):
+        main(["train", "dcgan", "--dataset", "cifar"])
+    assert "folder:PATH" in capsys.readouterr().err

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from . import backend, factories
-from .data import DATASETS, get_dataset
+from .data import DATASETS, FOLDER, get_dataset
 from .gans import VARIANTS, get_variant
 from .gans.common import DataInfo, config_from
 from .tensor import Tensor
@@ -81,8 +81,8 @@ def cmd_train(args, parser) -> int:
     dataset = args.dataset or VARIANTS[name][1]
     try:
         cfg = build_config(variant_cls, args, parser)
-        if args.image_size and not dataset.startswith("facades"):
-            raise ValueError(f"--image-size: sets the size of the facades images, not of {dataset}")
+        if args.image_size and not dataset.startswith(("facades", FOLDER)):
+            raise ValueError(f"--image-size: sets the size of the facades and folder images, not of {dataset}")
         data = get_dataset(dataset, data_dir=args.data_dir, rng=np.random.default_rng(args.seed),
                            image_size=args.image_size or 64)
     except (ValueError, FileNotFoundError) as e:
@@ -316,6 +316,13 @@ def cmd_classifier(args, parser) -> int:
     return 0
 
 
+def _dataset(text: str) -> str:
+    if text in DATASETS or text.startswith(FOLDER):
+        return text
+    raise argparse.ArgumentTypeError(f"unknown dataset {text!r}; expected one of {', '.join(DATASETS)}, "
+                                     f"{FOLDER}PATH or {FOLDER}A,B")
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -330,10 +337,11 @@ def make_parser() -> argparse.ArgumentParser:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     t.add_argument("variant", nargs="?", default="gan", choices=list(VARIANTS), metavar="VARIANT",
                    help="one of: " + ", ".join(VARIANTS) + " (default: gan)")
-    t.add_argument("--dataset", choices=list(DATASETS), help="default: the variant's dataset (see list)")
+    t.add_argument("--dataset", type=_dataset, metavar="DATASET", help="one of: " + ", ".join(DATASETS) +
+                   "; or folder:PATH (your images), folder:A,B (two unpaired domains); default: the variant's")
     t.add_argument("--data-dir", help="folder holding the MNIST/Fashion-MNIST .gz files or facades/")
-    t.add_argument("--image-size", type=int, choices=[64, 128, 256], help="facades: the side of its images "
-                   "(default 64; the paper's is 256)")
+    t.add_argument("--image-size", type=int, choices=[32, 64, 128, 256], help="facades and folder: the side of "
+                   "the images (default 64; pix2pix's is 256)")
     t.add_argument("--steps", type=_positive)
     t.add_argument("--batch-size", type=_positive)
     t.add_argument("--lr", type=float, help="learning rate of both G and D")

@@ -299,8 +299,10 @@ def get_dataset(name: str, *, data_dir: str | os.PathLike | None = None,
     ``facades-classes`` the same with one-hot class maps (12, S, S) as y (SPADE).
     The unpaired sets hold domain A as x and domain B as y; the trainer draws B's batches apart from A's.
     """
+    if name.startswith(FOLDER):
+        return image_folders(name, split, image_size, n)
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
+        raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)} or {FOLDER}PATH")
     if name in _MIRRORS:
         x, y = load_mnist(name, split, data_dir)
         return Dataset(name, x[:n], y[:n], "images", 10)
@@ -330,6 +332,26 @@ def get_dataset(name: str, *, data_dir: str | os.PathLike | None = None,
     n = 100_000 if n is None else n
     x = gaussian1d(n, rng) if name == "gaussian1d" else MIXTURES[name].sample(n, rng)
     return Dataset(name, x, None, "points", None)
+
+
+FOLDER = "folder:"  # --dataset folder:PATH (images for an unconditional G) or folder:A,B (CycleGAN's domains)
+
+
+def image_folders(name: str, split: str, image_size: int, n: int | None = None) -> Dataset:
+    """Your own images: ``folder:PATH`` gives every image in PATH as an unlabelled "images" set (for a
+    G of any size, e.g. stylegan); ``folder:A,B`` gives two folders as CycleGAN's unpaired domains,
+    jittered for training like the facades. Read by ``image_data.load_image_folder``, resized to
+    ``image_size``. A folder is all training data: there is no test split."""
+    from .image_data import jitter_each, load_image_folder
+    paths = [p for p in name[len(FOLDER):].split(",") if p]
+    if len(paths) not in (1, 2):
+        raise ValueError(f"--dataset {name}: expected {FOLDER}PATH or {FOLDER}A,B (two folders)")
+    if split != "train":
+        raise ValueError(f"--dataset {name}: a folder of images has no {split!r} split; it is all training data")
+    x = [load_image_folder(p, image_size)[:n] for p in paths]
+    if len(x) == 1:
+        return Dataset(name, x[0], None, "images", None)
+    return Dataset(name, x[0], x[1], "unpaired", None, jitter_each)
 
 
 # ---------------------------------------------------------------- batching

@@ -190,4 +190,4 @@ def test_cli_trains_resumes_and_evaluates_pix2pix(tmp_path, capsys):
 def test_cli_image_size_is_for_facades_only(capsys):
     with pytest.raises(SystemExit):
         main(["train", "dcgan", "--image-size", "128", "--steps", "1"])
-    assert "--image-size: sets the size of the facades images, not of mnist" in capsys.readouterr().err
+    assert "--image-size: sets the size of the facades and folder images, not of mnist" in capsys.readouterr().err
