@@ -24,7 +24,7 @@ def test_list_names_every_variant(capsys):
 @pytest.mark.parametrize("args,message", [
     (["train", "nosuchgan"], "invalid choice"),
     (["train", "gan", "--steps", "0"], "positive integer"),
-    (["train", "gan", "--dataset", "cifar"], "unknown dataset .cifar.; expected one of ring8"),
+    (["train", "gan", "--dataset", "cifar"], "unknown dataset 'cifar'; expected one of ring8"),
     (["train", "gan", "--set", "nosuchfield=1"], "FIELD one of"),
     (["train", "gan", "--set", "hidden=abc"], "invalid literal"),
     (["train", "gan", "--set", "hidden=0"], "hidden=0, expected an integer >= 1"),
