@@ -272,7 +272,11 @@ def _eval_translation(gan, meta: dict, args, parser) -> int:
         parser.error(f"-n {n}: expected 1 to {most} test images")
     folder = Path(args.run_dir) if Path(args.run_dir).is_dir() else Path(args.run_dir).parent
     if pairs:
-        scores = gan.test_scores(test.y[:n], test.x[:n])
+        kw = {}
+        if dataset == "facades":  # pix2pix on the colour maps: SPADE's colour score, on the snapped maps
+            kw["class_maps"] = get_dataset("facades-classes", data_dir=args.data_dir, split="test",
+                                           image_size=meta["data_shape"][-1]).y[:n]
+        scores = gan.test_scores(test.y[:n], test.x[:n], **kw)
         summary = ", ".join(f"{k} {v:.4f}" for k, v in scores.items() if k != "n")
         shown = (test.y, test.x)
     else:

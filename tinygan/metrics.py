@@ -214,3 +214,15 @@ def sharpness(images: np.ndarray, per_image: bool = False):
     dy = x[:, :, 1:, :-1] - x[:, :, :-1, :-1]
     per = np.sqrt(dx ** 2 + dy ** 2).mean(axis=(1, 2, 3))    # (N,)
     return per if per_image else float(per.mean())
+
+
+def class_colour_error(images: np.ndarray, photos: np.ndarray, seg: np.ndarray) -> float:
+    """Whether translated images follow a label map (SPADE, pix2pix): for each image and each class
+    present in its one-hot map ``seg`` (N, K, H, W), |the mean colour of the image's pixels of that
+    class - the real photo's mean colour there|, averaged over RGB, then over classes and images."""
+    errors = []
+    for img, photo, m in zip(images, photos, seg):
+        for k in np.flatnonzero(m.sum((1, 2))):
+            mask = m[k] > 0.5
+            errors.append(np.abs(img[:, mask].mean(1) - photo[:, mask].mean(1)).mean())
+    return float(np.mean(errors))

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import tinygan
-from tinygan import nn
+from tinygan import metrics, nn
 from tinygan.data import get_dataset
 from tinygan.gans import spade
 from tinygan.gans.common import DataInfo, config_from
@@ -115,10 +115,10 @@ def test_spade_needs_class_maps():
 def test_class_colour_error_known_values():
     seg = _seg(n=2, k=3, size=8).astype(np.float32)
     photo = np.random.default_rng(0).uniform(-1, 1, (2, 3, 8, 8)).astype(np.float32)
-    assert spade.class_colour_error(photo, photo, seg) == pytest.approx(0.0)
-    assert spade.class_colour_error(photo + 0.1, photo, seg) == pytest.approx(0.1, rel=1e-5)
+    assert metrics.class_colour_error(photo, photo, seg) == pytest.approx(0.0)
+    assert metrics.class_colour_error(photo + 0.1, photo, seg) == pytest.approx(0.1, rel=1e-5)
     shuffled = photo[:, :, ::-1, ::-1]                                # right colours in the wrong places
-    assert spade.class_colour_error(shuffled, photo, seg) > 0.01
+    assert metrics.class_colour_error(shuffled, photo, seg) > 0.01
 
 
 def test_facades_classes_are_one_hot_and_stay_one_hot_when_jittered(tmp_path):

@@ -107,20 +107,9 @@ class SPADE(GAN):
                 fakes.append(backend.to_numpy(self.G(Tensor(backend.to_device(seg[i:i + batch], self.device))).data))
         self.G.train()
         fake = np.concatenate(fakes)
-        return {"class_colour_error": class_colour_error(fake, photos, seg),
+        return {"class_colour_error": metrics.class_colour_error(fake, photos, seg),
                 "l1": float(np.abs(fake - photos).mean()), "sharpness": metrics.sharpness(fake),
                 "real_sharpness": metrics.sharpness(photos), "n": len(seg)}
-
-
-def class_colour_error(images: np.ndarray, photos: np.ndarray, seg: np.ndarray) -> float:
-    """Mean over images and the classes present in each of |mean colour of images' class pixels - the
-    photos' mean colour there|, averaged over RGB. ``seg`` one-hot (N, K, H, W)."""
-    errors = []
-    for img, photo, m in zip(images, photos, seg):
-        for k in np.flatnonzero(m.sum((1, 2))):
-            mask = m[k] > 0.5
-            errors.append(np.abs(img[:, mask].mean(1) - photo[:, mask].mean(1)).mean())
-    return float(np.mean(errors))
 
 
 def colour_classes(seg: np.ndarray) -> np.ndarray:
