@@ -40,11 +40,11 @@ def tiny_unpaired():
 
 @pytest.fixture(scope="session")
 def tiny_class_pairs():
-    """(one-hot class map of 4 classes, photo) pairs at 64 x 64, the least SPADE's two-scale D takes."""
+    """(one-hot class map of 4 classes, photo) pairs at 32 x 32 (SPADE, with a one-scale D at this size)."""
     rng = np.random.default_rng(0)
-    classes = np.kron(rng.integers(0, 4, (16, 8, 8)), np.ones((1, 8, 8), np.int64))
+    classes = np.kron(rng.integers(0, 4, (16, 8, 8)), np.ones((1, 4, 4), np.int64))
     y = (classes[:, None] == np.arange(4)[None, :, None, None]).astype(np.float32)
-    x = rng.uniform(-1, 1, (16, 3, 64, 64)).astype(np.float32)
+    x = rng.uniform(-1, 1, (16, 3, 32, 32)).astype(np.float32)
     return Dataset(name="tiny-class-pairs", x=x, y=y, kind="pairs", num_classes=4)
 
 
@@ -60,7 +60,7 @@ def tiny_images32():
 KINDS = {"dcgan": "images", "cgan": "images", "infogan": "images", "pix2pix": "pairs", "cyclegan": "unpaired",
          "spade": "class_pairs", "stylegan": "images32"}
 SMALL = {"points": {"hidden": 32}, "pairs": {"base": 4}, "unpaired": {"base": 4, "blocks": 1},
-         "class_pairs": {"base": 2, "spade_hidden": 4},
+         "class_pairs": {"base": 2, "spade_hidden": 4, "scales": 1},
          "images32": {"fmap_base": 64, "fmap_max": 8, "z_dim": 8, "w_dim": 8, "mapping_layers": 2, "stage_steps": 1}}
 
 
