@@ -89,9 +89,10 @@ class StepSampler:
     """Batches as a pure function of the batch number: epoch e is a permutation seeded by (seed, e)."""
 
     def __init__(self, data: Dataset, batch_size: int, seed: int, device: str):
-        if batch_size > len(data):
+        smallest = min(len(data), len(data.y)) if data.kind == "unpaired" else len(data)  # B has its own size
+        if batch_size > smallest:
             raise RunError(f"--batch-size {batch_size}: larger than the dataset {data.name} "
-                           f"({len(data)} samples)")
+                           f"({smallest} samples{' in its smaller domain' if data.kind == 'unpaired' else ''})")
         self.data, self.batch_size, self.seed, self.device = data, batch_size, seed, device
         self.per_epoch = len(data) // batch_size
         self._epoch, self._perm = -1, None
@@ -106,7 +107,7 @@ class StepSampler:
             y = y[np.random.default_rng([self.seed, index, 12]).choice(len(y), len(idx), replace=False)]
         elif y is not None:
             y = y[idx]
-        if self.data.augment is not None:  # pix2pix's jitter: its crops and flips keyed by the batch
+        if self.data.augment is not None:  # e.g. pix2pix's jitter: its crops and flips keyed by the batch
             x, y = self.data.augment(x, y, np.random.default_rng([self.seed, index, 11]))
         x = Tensor(backend.to_device(x, self.device))
         return x, None if y is None else Tensor(backend.to_device(y, self.device))

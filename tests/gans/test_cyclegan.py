@@ -108,6 +108,9 @@ def test_unpaired_batches_are_drawn_apart_and_repeatably():
     assert not np.array_equal(xa.numpy(), ya.numpy())               # not aligned with A's batch
     np.testing.assert_array_equal(ya.numpy(), yb.numpy())           # keyed by (seed, batch)
     assert ya.numpy().max() < 30 and len(set(ya.numpy()[:, 0, 0, 0])) == 8
+    from tinygan.train import RunError
+    with pytest.raises(RunError, match="30 samples in its smaller domain"):
+        StepSampler(data, 32, 0, "cpu")
 
 
 def test_cli_trains_resumes_and_evaluates_cyclegan(tmp_path, monkeypatch, capsys):
