@@ -177,7 +177,8 @@ def test_real_mnist_test_split():
 def test_get_dataset(tmp_path, no_env):
     ds = get_dataset("grid25", rng=np.random.default_rng(0), n=500)
     assert ds.x.shape == (500, 2) and ds.y is None and ds.kind == "points" and ds.num_classes is None
-    assert set(data.DATASETS) == {"ring8", "grid25", "gaussian1d", "mnist", "fashion-mnist", "stacked-mnist", "facades"}
+    assert set(data.DATASETS) == {"ring8", "grid25", "gaussian1d", "mnist", "fashion-mnist", "stacked-mnist", "mnist32",
+                                  "fashion-mnist32", "facades", "facades-classes", "facades-unpaired", "mnist-fashion"}
     write_split(tmp_path / "mnist", files=TRAIN, n=5)
     img = get_dataset("mnist", data_dir=tmp_path, n=4)
     assert img.x.shape == (4, 1, 28, 28) and img.y.shape == (4,) and img.kind == "images"

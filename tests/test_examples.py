@@ -44,7 +44,7 @@ def _facades_missing() -> str | None:
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
 def test_example_runs_and_writes_a_png(script, tmp_path):
-    for needs, missing in (('"mnist', _mnist_missing), ('"facades"', _facades_missing)):
+    for needs, missing in (('"mnist', _mnist_missing), ('"facades', _facades_missing)):
         reason = missing() if needs in script.read_text() else None
         if reason:
             pytest.skip(f"{script.name} needs {needs.strip(chr(34))}: {reason}")

@@ -178,7 +178,7 @@ def test_interpolate_forms_and_errors():
     np.testing.assert_array_equal(F.interpolate(x, scale_factor=2.0).numpy(), np.repeat(x.numpy(), 2, axis=2))
     assert F.interpolate(leaf(np.zeros((1, 1, 2, 2, 2)), False), size=4).shape == (1, 1, 4, 4, 4)
     x4 = leaf(np.zeros((1, 1, 2, 3)), False)
-    for kwargs, match in [({"scale_factor": 2, "mode": "bilinear"}, "nearest"), ({}, "exactly one"),
+    for kwargs, match in [({"scale_factor": 2, "mode": "bicubic"}, "nearest"), ({}, "exactly one"),
                           ({"size": 4, "scale_factor": 2}, "exactly one"), ({"scale_factor": 1.5}, "integer"),
                           ({"size": (4, 4)}, "multiple"), ({"size": (4, 6, 2)}, "size")]:
         with pytest.raises(ValueError, match="interpolate.*" + match):
