@@ -78,43 +78,29 @@ class Pix2Pix(GAN):
 
     def triples(self, fixed) -> np.ndarray:
         """(source, G(source), target) for the fixed pairs of the sample frames: (n, 3, C, H, W)."""
+        from ..train import generate_numpy
         source, target = fixed
-        self.G.eval()
-        with no_grad():
-            fake = self.G(source)
-        self.G.train()
-        return np.stack([backend.to_numpy(t.data) for t in (source, fake, target)], 1)
+        return np.stack([backend.to_numpy(source.data), generate_numpy(self, source), backend.to_numpy(target.data)], 1)
 
     def test_scores(self, source: np.ndarray, target: np.ndarray, batch: int = 16,
                     class_maps: np.ndarray | None = None) -> dict:
         """How G does on held-out pairs: the L1 to the real photos, the sharpness of its outputs
         (``metrics.sharpness``), how often the PatchGAN tells real patches from G's, and with the
         sources' one-hot ``class_maps``, SPADE's per-class colour error (``metrics.class_colour_error``)."""
-        self.G.eval()
+        from ..train import generate_numpy
+        fake = generate_numpy(self, Tensor(backend.to_device(source, self.device)))
+        right = []                                       # per image: D right on its real and its fake patches
         self.D.eval()
-        l1, fake_sharp, real_right, fake_right, fakes = [], [], [], [], []
         with no_grad():
             for i in range(0, len(source), batch):
-                x = Tensor(backend.to_device(source[i:i + batch], self.device))
-                y = Tensor(backend.to_device(target[i:i + batch], self.device))
-                fake = self.G(x)
-                real_logits = backend.to_numpy(self.judge(x, y).data)
-                fake_logits = backend.to_numpy(self.judge(x, fake).data)
-                fake_np = backend.to_numpy(fake.data)
-                fakes.append(fake_np)
-                l1.append(np.abs(fake_np - target[i:i + batch]).mean(axis=(1, 2, 3)))
-                fake_sharp.append(metrics.sharpness(fake_np, per_image=True))
-                real_right.append((real_logits > 0).mean(axis=(1, 2, 3)))
-                fake_right.append((fake_logits < 0).mean(axis=(1, 2, 3)))
-        self.G.train()
+                x, y, g = (Tensor(backend.to_device(a[i:i + batch], self.device)) for a in (source, target, fake))
+                right.append((backend.to_numpy(self.judge(x, y).data) > 0).mean(axis=(1, 2, 3)) +
+                             (backend.to_numpy(self.judge(x, g).data) < 0).mean(axis=(1, 2, 3)))
         self.D.train()
-        extra = {} if class_maps is None else {"class_colour_error": metrics.class_colour_error(
-            np.concatenate(fakes), target, class_maps)}
-        return {**extra, "l1": float(np.concatenate(l1).mean()),
-                "sharpness": float(np.concatenate(fake_sharp).mean()),
-                "real_sharpness": float(metrics.sharpness(target)),
-                "patch_accuracy": float((np.concatenate(real_right).mean() + np.concatenate(fake_right).mean()) / 2),
-                "n": len(source)}
+        extra = {} if class_maps is None else {"class_colour_error": metrics.class_colour_error(fake, target, class_maps)}
+        return {**extra, "l1": float(np.abs(fake - target).mean()), "sharpness": metrics.sharpness(fake),
+                "real_sharpness": metrics.sharpness(target),
+                "patch_accuracy": float(np.concatenate(right).mean() / 2), "n": len(source)}
 
 
 VARIANT = Pix2Pix

@@ -89,24 +89,17 @@ class SPADE(GAN):
 
     def triples(self, fixed) -> np.ndarray:
         """(the class map in colour, G(map), photo) for the fixed pairs: (n, 3, 3, H, W)."""
+        from ..train import generate_numpy
         seg, photo = fixed
-        self.G.eval()
-        with no_grad():
-            fake = backend.to_numpy(self.G(seg).data)
-        self.G.train()
-        return np.stack([colour_classes(backend.to_numpy(seg.data)), fake, backend.to_numpy(photo.data)], 1)
+        return np.stack([colour_classes(backend.to_numpy(seg.data)), generate_numpy(self, seg),
+                         backend.to_numpy(photo.data)], 1)
 
-    def test_scores(self, seg: np.ndarray, photos: np.ndarray, batch: int = 16) -> dict:
+    def test_scores(self, seg: np.ndarray, photos: np.ndarray) -> dict:
         """How well the output follows the map: for each image and class present, the mean colour of
         G's pixels of that class against the photo's (mean absolute difference over RGB, [-1, 1] units),
         averaged over classes and images; also the L1 to the photos and the sharpness."""
-        self.G.eval()
-        fakes = []
-        with no_grad():
-            for i in range(0, len(seg), batch):
-                fakes.append(backend.to_numpy(self.G(Tensor(backend.to_device(seg[i:i + batch], self.device))).data))
-        self.G.train()
-        fake = np.concatenate(fakes)
+        from ..train import generate_numpy
+        fake = generate_numpy(self, Tensor(backend.to_device(seg, self.device)))
         return {"class_colour_error": metrics.class_colour_error(fake, photos, seg),
                 "l1": float(np.abs(fake - photos).mean()), "sharpness": metrics.sharpness(fake),
                 "real_sharpness": metrics.sharpness(photos), "n": len(seg)}

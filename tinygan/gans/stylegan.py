@@ -59,10 +59,6 @@ class StyleGAN(GAN):
         D = GrowingDiscriminator(size, c, cfg.fmap_base, cfg.fmap_max)
         return G, D
 
-    def make_optimizer(self, params, lr):
-        from .. import optim
-        return optim.Adam(params, lr=lr, betas=tuple(self.cfg.betas), eps=1e-8)
-
     # ---- the growing schedule ----------------------------------------------------------
     def stage_alpha(self, step: int | None = None) -> tuple[int, float]:
         """(stage, alpha) at ``step``: stage s works at 4 * 2^s pixels; alpha fades it in over half a stage."""
@@ -83,20 +79,25 @@ class StyleGAN(GAN):
         return F.interpolate(x, scale_factor=size // res) if res < size else x
 
     # ---- styles --------------------------------------------------------------------------
+    def per_layer(self, w: Tensor) -> Tensor:
+        """One w for every synthesis layer: (N, w_dim) -> (N, num_layers, w_dim)."""
+        G = self.G
+        return w.reshape(len(w), 1, G.w_dim).expand(len(w), G.num_layers, G.w_dim)
+
+    def crossover(self, first: Tensor, second: Tensor, layer: int) -> Tensor:
+        """Styles from ``first`` below ``layer`` and from ``second`` from it on (style mixing, Sec. 3.1)."""
+        mask = (np.arange(self.G.num_layers) >= layer).astype(np.float32).reshape(1, -1, 1)
+        m = Tensor(backend.to_device(mask, self.device))
+        return first * (1 - m) + second * m
+
     def styles(self, z: Tensor, rng: np.random.Generator | None = None) -> Tensor:
         """ws (N, num_layers, w_dim) for z; with ``rng``, mixed with a second code with probability
         style_mixing: the layers from a random crossover on take the second code's w."""
-        G = self.G
-        w = G.mapping(z)
-        ws = w.reshape(len(z), 1, G.w_dim).expand(len(z), G.num_layers, G.w_dim)
+        ws = self.per_layer(self.G.mapping(z))
         if rng is not None and rng.random() < self.cfg.style_mixing:
             used = 2 * (self.stage_alpha()[0] + 1)                        # layers of the current stage
-            crossover = int(rng.integers(1, used)) if used > 1 else 1
-            w2 = G.mapping(self.sample_z(len(z), rng))
-            ws2 = w2.reshape(len(z), 1, G.w_dim).expand(len(z), G.num_layers, G.w_dim)
-            mask = np.arange(G.num_layers) >= crossover                  # (L,): True where w2 is used
-            m = Tensor(backend.to_device(mask.astype(np.float32).reshape(1, -1, 1), self.device))
-            ws = ws * (1 - m) + ws2 * m
+            layer = int(rng.integers(1, used)) if used > 1 else 1
+            ws = self.crossover(ws, self.per_layer(self.G.mapping(self.sample_z(len(z), rng))), layer)
         return ws
 
     def generate(self, z: Tensor, y=None) -> Tensor:
@@ -111,10 +112,8 @@ class StyleGAN(GAN):
 
     def mix(self, z_coarse: Tensor, z_fine: Tensor, crossover: int) -> Tensor:
         """Layers below ``crossover`` styled by z_coarse, the rest by z_fine (Fig. 3), one image per pair."""
-        a, b = self.styles(z_coarse), self.styles(z_fine)
-        mask = (np.arange(self.G.num_layers) >= crossover).astype(np.float32).reshape(1, -1, 1)
-        m = Tensor(backend.to_device(mask, self.device))
-        return self.G.synthesis(a * (1 - m) + b * m, *self.stage_alpha())
+        return self.G.synthesis(self.crossover(self.styles(z_coarse), self.styles(z_fine), crossover),
+                                *self.stage_alpha())
 
     # ---- the two updates ---------------------------------------------------------------------
     def d_step(self, real, y, rng):
