@@ -97,6 +97,15 @@ def test_point_mlp_init_std_reaches_maxout_and_batchnorm(build, tiny_points):
     _assert_normal_init([gan.G, gan.D], 0.02)
 
 
+@pytest.mark.parametrize("variant", ["ebgan", "began"])
+def test_autoencoder_width_follows_d_hidden(variant, build, tiny_points):
+    """d_hidden sets the autoencoder D's width on points; G keeps hidden."""
+    gan = build(variant, tiny_points, hidden=12, d_hidden=5, code=3)
+    widths = lambda net: [m.out_features for m in net.modules() if isinstance(m, nn.Linear)]
+    assert widths(gan.D) == [5, 3, 5, 2]
+    assert widths(gan.G)[:-1] == [12, 12]
+
+
 def test_point_mlp_default_init_is_pytorchs(build, tiny_points):
     """init_std=0 keeps PyTorch's Linear init: weights and biases ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
     gan = build("gan", tiny_points)

@@ -41,10 +41,10 @@ class AutoencoderD(nn.Module):
 def autoencoder_networks(cfg: GANConfig, shape: tuple, kind: str):
     """G and an autoencoder D for the data's shape (2D points or 28x28 images)."""
     if kind == "points":
-        d, h = shape[0], cfg.hidden
+        d, h, hd = shape[0], cfg.hidden, cfg.d_hidden or cfg.hidden
         g = nn.Sequential(nn.Linear(cfg.z_dim, h), nn.ReLU(), nn.Linear(h, h), nn.ReLU(), nn.Linear(h, d))
-        enc = nn.Sequential(nn.Linear(d, h), nn.LeakyReLU(0.2), nn.Linear(h, cfg.code))
-        dec = nn.Sequential(nn.Linear(cfg.code, h), nn.LeakyReLU(0.2), nn.Linear(h, d))
+        enc = nn.Sequential(nn.Linear(d, hd), nn.LeakyReLU(0.2), nn.Linear(hd, cfg.code))
+        dec = nn.Sequential(nn.Linear(cfg.code, hd), nn.LeakyReLU(0.2), nn.Linear(hd, d))
         return Generator(g), AutoencoderD(enc, dec)
     c = shape[0]
     g = nn.Sequential(nn.Linear(cfg.z_dim, 64 * 7 * 7), nn.Unflatten(1, (64, 7, 7)), nn.BatchNorm2d(64), nn.ReLU(),
