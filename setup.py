@@ -10,7 +10,7 @@ setup(
     long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=["tinygan", "tinygan.ops", "tinygan.nn", "tinygan.gans", "tinygan.kernels"],
+    packages=["tinygan", "tinygan.ops", "tinygan.nn", "tinygan.gans", "tinygan.baselines", "tinygan.kernels"],
     package_dir={"tinygan.kernels": "kernels"},
     package_data={"tinygan.kernels": ["*.cu"]},
     install_requires=["numpy>=1.24", "numba>=0.59", "matplotlib>=3.6", "tqdm>=4.60", "pillow>=9.0"],
