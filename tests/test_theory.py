@@ -2,6 +2,7 @@
 
 optimal_d.py: Goodfellow et al. 2014, Prop. 1 (D* = p_data / (p_data + p_g) maximises V) and Thm. 1
 (V(G, D*) = -log 4 + 2 JSD). bilinear_game.py: the closed forms of four methods on min_x max_y x y.
+latent_space.py: slerp keeps |z|; mode_collapse.py and latent_space.py train GANs, so here they only run.
 Each script is imported from its path, and run once as a reader would, with the smoke-test flags.
 """
 import importlib.util
@@ -31,6 +32,7 @@ def _load(name: str):
 
 optimal_d = _load("optimal_d")
 bilinear = _load("bilinear_game")
+latent = _load("latent_space")
 
 
 # ---- optimal_d.py ------------------------------------------------------------------------------
@@ -116,3 +118,40 @@ def test_smoke_run_writes_a_png_and_leaves_docs_alone(name, tmp_path):
     assert all(str(png) in proc.stdout for png in pngs), f"{name}.py did not print where:\n{proc.stdout}"
     after = docs_png.stat().st_mtime_ns if docs_png.exists() else None
     assert after == before, f"the smoke run of {name}.py rewrote {docs_png}"
+
+
+@pytest.mark.parametrize("name, figure", [("mode_collapse", "mode_collapse.gif"), ("latent_space", "latent_space.png")])
+def test_training_demos_run_and_leave_docs_alone(name, figure, tmp_path):
+    """The demos that train GANs: a smoke run writes and names its figure, and does not touch docs/."""
+    docs = ROOT / "docs" / f"theory_{figure}"
+    before = docs.stat().st_mtime_ns if docs.exists() else None
+    out = tmp_path / "out"
+    if name == "latent_space":
+        try:
+            from tinygan.data import load_mnist
+            load_mnist("mnist", "train", download=False)
+        except (FileNotFoundError, ValueError) as e:
+            pytest.skip(f"latent_space.py needs MNIST: {e}")
+    proc = subprocess.run([sys.executable, str(THEORY / f"{name}.py"), "--steps", "3", "--batch-size", "8",
+                           "--out", str(out)], check=False, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, f"{name}.py failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert (out / figure).is_file() and str(out / figure) in proc.stdout, proc.stdout
+    assert (docs.stat().st_mtime_ns if docs.exists() else None) == before, f"the smoke run rewrote {docs}"
+
+
+# ---- latent_space.py ------------------------------------------------------------------------------
+def test_slerp_keeps_the_norm_where_the_straight_line_loses_a_factor_sqrt2():
+    rng = np.random.default_rng(0)
+    z1, z2 = rng.standard_normal((2, 50, 100))
+    t = np.linspace(0, 1, 5)
+    path = latent.slerp(z1, z2, t)                                            # (50, 5, 100)
+    np.testing.assert_allclose(path[:, 0], z1, atol=1e-12)
+    np.testing.assert_allclose(path[:, -1], z2, atol=1e-12)
+    norms = np.linalg.norm(path, axis=2)
+    assert np.all(np.abs(norms / np.sqrt(100) - 1) < 0.3)                    # near sqrt(d) all the way
+    mid_line = np.linalg.norm((z1 + z2) / 2, axis=1).mean()
+    assert mid_line / norms[:, 2].mean() == pytest.approx(1 / math.sqrt(2), rel=0.05)
+    a = 10 * z1 / np.linalg.norm(z1, axis=1, keepdims=True)                 # equal norms: |slerp| stays 10
+    b = 10 * z2 / np.linalg.norm(z2, axis=1, keepdims=True)
+    np.testing.assert_allclose(np.linalg.norm(latent.slerp(a, b, t), axis=2), 10.0, rtol=1e-12)
