@@ -125,7 +125,8 @@ def cmd_train(args, parser) -> int:
 
 
 def load_run(run_dir: str, device: str = "cpu"):
-    """Rebuild the GAN saved in ``run_dir/checkpoint.npz`` (G and D weights loaded)."""
+    """Rebuild the GAN saved in ``run_dir/checkpoint.npz``: G and D weights, and the variant's own state
+    (StyleGAN's step, which sets the resolution it draws at, and w_avg; BEGAN's k_t)."""
     from .checkpoint import load_checkpoint, read_checkpoint
 
     path = Path(run_dir) / "checkpoint.npz" if Path(run_dir).is_dir() else Path(run_dir)
@@ -136,6 +137,7 @@ def load_run(run_dir: str, device: str = "cpu"):
     info = DataInfo(meta["data_kind"], tuple(meta["data_shape"]), meta["num_classes"])
     gan = variant_cls(cfg, info, device)
     load_checkpoint(path, gan.modules(), {})
+    gan.load_extra_state(meta.get("extra", {}))
     return gan, meta
 
 

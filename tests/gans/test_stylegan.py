@@ -154,3 +154,22 @@ def test_padded_mnist_is_judged_on_its_central_28_by_28():
     judge = classifier.Judge(classifier.Classifier(), np.random.default_rng(0).standard_normal((50, classifier.FEATURES)))
     np.testing.assert_allclose(judge(d.x, manifold=False)["classifier_fid"],
                                judge(d.x[..., 2:30, 2:30], manifold=False)["classifier_fid"])
+
+
+def test_a_loaded_run_draws_at_the_stage_it_reached(tmp_path, tiny_case, build):
+    """``tinygan sample`` / ``eval`` rebuild the GAN with its own state: StyleGAN's step (its resolution)
+    and w_avg, not a fresh 4 x 4 stage-0 network."""
+    from tinygan.cli import load_run
+    from tinygan.train import TrainConfig, generate_numpy, train
+    data, small = tiny_case("stylegan")
+    gan = build("stylegan", data)
+    train(gan, data, TrainConfig(steps=5, batch_size=8, out=str(tmp_path), sample_every=1000, checkpoint_every=5,
+                                 progress=False))
+    loaded, _ = load_run(str(tmp_path))
+    assert loaded.step == gan.step == 5 and loaded.stage_alpha() == gan.stage_alpha() != (0, 1.0)
+    np.testing.assert_array_equal(loaded.w_avg, gan.w_avg)
+    z = gan.sample_z(4, np.random.default_rng(0))
+    noise = [tinygan.zeros(4, 1, 4 * 2 ** (i // 2), 4 * 2 ** (i // 2)) for i in range(gan.G.num_layers)]
+    with tinygan.no_grad():
+        np.testing.assert_allclose(loaded.generate_styles(z, noise=noise).numpy(),
+                                   gan.generate_styles(z, noise=noise).numpy(), rtol=1e-5, atol=1e-6)
