@@ -18,6 +18,7 @@ VARIANTS = {
     "hinge": ("hinge", "ring8", "Lim & Ye 2017 / Miyato et al. 2018: hinge loss"),
     "ebgan": ("ebgan", "ring8", "Zhao et al. 2017: autoencoder D as an energy, margin loss, pull-away term"),
     "began": ("began", "ring8", "Berthelot et al. 2017: autoencoder D, L1 energy, k_t equilibrium control"),
+    "consensus": ("consensus", "ring8", "Mescheder et al. 2017: simultaneous steps on L_D, L_G + gamma/2 ||v||^2"),
     "unrolled": ("unrolled", "ring8", "Metz et al. 2017: G's loss through k unrolled D updates"),
     "pix2pix": ("pix2pix", "facades", "Isola et al. 2017: U-Net G, PatchGAN D on (source, image), cGAN + 100 L1"),
     "cyclegan": ("cyclegan", "mnist-fashion", "Zhu et al. 2017: two ResNet Gs, two PatchGANs, LSGAN + 10 cycle L1"),
