@@ -183,7 +183,7 @@ def test_mismatched_shapes_raise_for_the_other_losses():
 
 
 def test_registry():
-    assert set(L.LOSSES) == {"minimax", "nonsaturating", "lsgan", "wasserstein", "hinge"}
+    assert set(L.LOSSES) == {"minimax", "nonsaturating", "maximum_likelihood", "lsgan", "wasserstein", "hinge"}
     assert L.LOSSES["nonsaturating"] == (L.minimax_d_loss, L.nonsaturating_g_loss)
     r, f = t([0.3, -0.2]), t([0.1, 0.4])
     for d_loss, g_loss in L.LOSSES.values():
@@ -370,3 +370,196 @@ def test_gradient_penalty_on_cuda_matches_cpu():
     critic = lambda x: (x.reshape(3, -1) @ t(w)).tanh()
     cpu = L.gradient_penalty(critic, t(real), t(fake), rng=np.random.default_rng(0))
     close(gpu.cpu(), cpu.item(), tol=1e-10)
+
+
+# ---- Goodfellow's maximum-likelihood G cost ---------------------------------------------------------
+def test_maximum_likelihood_g_loss_values_and_registry():
+    close(L.maximum_likelihood_g_loss(t(np.zeros(3))), -0.5)  # D = 1/2: exp(logit) = D / (1 - D) = 1
+    d = np.array([2 / 3, 1 / 3])  # D / (1 - D) = 2 and 1/2
+    close(L.maximum_likelihood_g_loss(t(np.log(d / (1 - d)))), -0.5 * (2 + 0.5) / 2)
+    f = t([0.3, -1.2], requires_grad=True)
+    (g,) = tinygan.grad(L.maximum_likelihood_g_loss(f), f)
+    np.testing.assert_allclose(g.numpy(), -0.5 * np.exp([0.3, -1.2]) / 2)  # -1/2 exp(logit) / N
+    assert L.LOSSES["maximum_likelihood"] == (L.minimax_d_loss, L.maximum_likelihood_g_loss)
+
+
+def test_maximum_likelihood_gradient_is_half_the_kl_gradient_at_the_optimal_d():
+    # p = N(0, 1), q_theta = N(theta, 1): D*'s logit is log p(x) - log q(x) = theta^2/2 - theta x (held fixed);
+    # G(z) = theta + z. Goodfellow 2014: the expected gradient of J is 1/2 dKL(p || q)/dtheta = theta / 2.
+    z, w = np.polynomial.hermite_e.hermegauss(40)  # E_z[h(z)] ~ sum_i w_i h(z_i) / sqrt(2 pi) (Gauss-Hermite)
+    w = w / math.sqrt(2 * math.pi)
+    for theta0 in (-1.5, 0.4, 2.0):
+        theta = t(theta0, requires_grad=True)
+        logits = theta0 ** 2 / 2 - theta0 * (theta + t(z))  # D's logit at G's samples, (40,)
+        cost = sum(w[i] * L.maximum_likelihood_g_loss(logits[i:i + 1]) for i in range(40))  # E_z[J] by quadrature
+        (g,) = tinygan.grad(cost, theta)
+        assert g.item() == pytest.approx(theta0 / 2, rel=1e-10)
+
+
+def test_maximum_likelihood_gradcheck():
+    rng = np.random.default_rng(0)
+    assert gradcheck(L.maximum_likelihood_g_loss, [t(rng.normal(size=(4, 1)), requires_grad=True)])
+
+
+# ---- f-GAN (Nowozin et al. 2016) ----------------------------------------------------------------------
+# Written out again from the paper, independently of losses.py: Table 1's generator f, its derivative, and
+# Table 2's output activation g_f, its inverse and the conjugate f*, as the tables print them.
+F_TABLE = {  # name: (f(u), f'(u), g_f(v), g_f^-1(t), f*(t))
+    "kl": (lambda u: u * np.log(u), lambda u: 1 + np.log(u),
+           lambda v: v, lambda t_: t_, lambda t_: np.exp(t_ - 1)),
+    "reverse_kl": (lambda u: -np.log(u), lambda u: -1 / u,
+                   lambda v: -np.exp(-v), lambda t_: -np.log(-t_), lambda t_: -1 - np.log(-t_)),
+    "pearson": (lambda u: (u - 1) ** 2, lambda u: 2 * (u - 1),
+                lambda v: v, lambda t_: t_, lambda t_: t_ ** 2 / 4 + t_),
+    "squared_hellinger": (lambda u: (np.sqrt(u) - 1) ** 2, lambda u: 1 - 1 / np.sqrt(u),
+                          lambda v: 1 - np.exp(-v), lambda t_: -np.log(1 - t_), lambda t_: t_ / (1 - t_)),
+    "jensen_shannon": (lambda u: -(u + 1) * np.log((1 + u) / 2) + u * np.log(u), lambda u: np.log(2 * u / (1 + u)),
+                       lambda v: np.log(2) - np.log(1 + np.exp(-v)), lambda t_: -np.log(2 * np.exp(-t_) - 1),
+                       lambda t_: -np.log(2 - np.exp(t_))),
+    "gan": (lambda u: u * np.log(u) - (u + 1) * np.log(u + 1), lambda u: np.log(u / (u + 1)),
+            lambda v: -np.log(1 + np.exp(-v)), lambda t_: -np.log(np.exp(-t_) - 1),
+            lambda t_: -np.log(1 - np.exp(t_))),
+}
+DIVERGENCES = list(F_TABLE)
+
+
+def _optimal_v(name, ratio):
+    """V* = g_f^-1(T*), T* = f'(p/q): the discriminator that makes the bound tight (Eq. 5)."""
+    _, f_prime, _, g_inverse, _ = F_TABLE[name]
+    return g_inverse(f_prime(ratio))
+
+
+def test_the_f_divergences_are_those_of_the_paper():
+    assert list(L.F_DIVERGENCES) == DIVERGENCES
+
+
+@pytest.mark.parametrize("name", DIVERGENCES)
+def test_fgan_losses_match_table_2(name):
+    _, _, g_f, _, conjugate = F_TABLE[name]
+    real, fake = np.array([-1.3, 0.2, 0.9]), np.array([0.5, -0.4, 1.7])
+    close(L.fgan_d_loss(t(real), t(fake), name), conjugate(g_f(fake)).mean() - g_f(real).mean(), tol=1e-12)
+    close(L.fgan_g_loss(t(fake), name), -g_f(fake).mean(), tol=1e-12)
+    close(L.fgan_g_loss(t(fake), name, alternative=False), -conjugate(g_f(fake)).mean(), tol=1e-12)
+
+
+def test_fgan_gan_divergence_is_the_original_gan():
+    r, f = t([0.3, -1.2, 2.0]), t([-0.7, 0.1, 1.5])
+    close(L.fgan_d_loss(r, f, "gan"), L.minimax_d_loss(r, f).item(), tol=1e-12)
+    close(L.fgan_g_loss(f, "gan"), L.nonsaturating_g_loss(f).item(), tol=1e-12)
+    close(L.fgan_g_loss(f, "gan", alternative=False), L.minimax_g_loss(f).item(), tol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["squared_hellinger", "jensen_shannon", "gan"])
+def test_fgan_losses_stay_finite_where_the_table_formula_overflows(name):
+    # f*(g_f(v)) as printed divides by 0 or takes log(0) at v = 40 in float64 (exp(-40) vanishes beside 1)
+    v = np.array([40.0, -40.0])
+    _, _, g_f, _, conjugate = F_TABLE[name]
+    with np.errstate(all="ignore"):
+        assert not np.isfinite(conjugate(g_f(v))[0])
+    x = t(v, requires_grad=True)
+    out = L.fgan_d_loss(x, x, name) + L.fgan_g_loss(x, name) + L.fgan_g_loss(x, name, alternative=False)
+    assert np.isfinite(out.item())
+    assert np.all(np.isfinite(tinygan.grad(out, x)[0].numpy()))
+
+
+def test_fgan_unknown_divergence_names_the_choices():
+    with pytest.raises(ValueError, match="unknown divergence 'tv'; choose from kl, reverse_kl"):
+        L.fgan_d_loss(t([0.0]), t([0.0]), "tv")
+    with pytest.raises(ValueError, match="fgan_g_loss: unknown divergence"):
+        L.fgan_g_loss(t([0.0]), "tv")
+    with pytest.raises(ValueError, match=r"fgan_d_loss.*\(2,\).*\(3,\)"):
+        L.fgan_d_loss(t(np.zeros(2)), t(np.zeros(3)))
+
+
+@pytest.mark.parametrize("name", DIVERGENCES)
+@settings(deadline=None, max_examples=10)
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 4))
+def test_fgan_gradcheck(name, seed, n):
+    rng = np.random.default_rng(seed)
+    real, fake = (t(rng.normal(size=(n, 1)), requires_grad=True) for _ in range(2))
+    assert gradcheck(lambda r, f: L.fgan_d_loss(r, f, name), [real, fake])
+    assert gradcheck(lambda f: L.fgan_g_loss(f, name), [fake])
+    assert gradcheck(lambda f: L.fgan_g_loss(f, name, alternative=False), [fake])
+
+
+@pytest.mark.parametrize("name", DIVERGENCES)
+def test_fgan_bound_at_the_optimal_v_is_the_divergence_of_discrete_distributions(name):
+    # P and Q on four atoms, as batches: atom i appears 1, 2, 3, 4 times among P's 10 samples, 4, 3, 2, 1 among Q's
+    p, q = np.array([1, 2, 3, 4]) / 10, np.array([4, 3, 2, 1]) / 10
+    f = F_TABLE[name][0]
+    true = (q * f(p / q)).sum()  # D_f(P || Q) = sum_x q(x) f(p(x)/q(x))
+    v = _optimal_v(name, p / q)  # (4,) V* at the atoms
+    real, fake = t(np.repeat(v, [1, 2, 3, 4])), t(np.repeat(v, [4, 3, 2, 1]))
+    close(-L.fgan_d_loss(real, fake, name), true, tol=1e-12)
+    for shift in (-0.3, 0.2):  # any other V gives less: F is a lower bound (Eq. 4)
+        assert -L.fgan_d_loss(real + shift, fake + shift, name).item() < true
+
+
+def _gauss(x, mu, sigma):
+    return np.exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
+
+
+# closed forms for P = N(m1, s1^2), Q = N(m2, s2^2); the others by quadrature of q f(p/q)
+GAUSSIAN_CLOSED_FORMS = {
+    "kl": lambda m1, s1, m2, s2: math.log(s2 / s1) + (s1 ** 2 + (m1 - m2) ** 2) / (2 * s2 ** 2) - 0.5,
+    "reverse_kl": lambda m1, s1, m2, s2: math.log(s1 / s2) + (s2 ** 2 + (m1 - m2) ** 2) / (2 * s1 ** 2) - 0.5,
+    "squared_hellinger": lambda m1, s1, m2, s2: 2 - 2 * math.sqrt(2 * s1 * s2 / (s1 ** 2 + s2 ** 2))
+    * math.exp(-(m1 - m2) ** 2 / (4 * (s1 ** 2 + s2 ** 2))),
+    # 1 + chi^2 = int p^2 / q, finite for 2 s2^2 > s1^2
+    "pearson": lambda m1, s1, m2, s2: s2 ** 2 / (s1 * math.sqrt(2 * s2 ** 2 - s1 ** 2))
+    * math.exp((m1 - m2) ** 2 / (2 * s2 ** 2 - s1 ** 2)) - 1,
+}
+
+
+@pytest.mark.parametrize("name", DIVERGENCES)
+def test_fgan_bound_at_the_optimal_v_is_the_divergence_of_two_gaussians(name):
+    m1, s1, m2, s2 = 0.0, 1.0, 1.0, 1.3  # P = N(0, 1), Q = N(1, 1.3^2)
+    x = np.linspace(-14.0, 15.0, 58001)  # the integrands are smooth and negligible beyond
+    dx = x[1] - x[0]
+    p, q = _gauss(x, m1, s1), _gauss(x, m2, s2)
+    v = t(_optimal_v(name, p / q))
+    g_f, conjugate = L.F_DIVERGENCES[name]
+    bound = ((g_f(v) * t(p)).sum() - (conjugate(v) * t(q)).sum()) * dx  # F = int p g_f(V*) - q f*(g_f(V*))
+    by_quadrature = (q * F_TABLE[name][0](p / q)).sum() * dx  # D_f = int q f(p/q)
+    close(bound, by_quadrature, tol=1e-9)
+    if name in GAUSSIAN_CLOSED_FORMS:
+        close(bound, GAUSSIAN_CLOSED_FORMS[name](m1, s1, m2, s2), tol=1e-9)
+    if name == "jensen_shannon":  # Table 1's f gives twice the JSD: KL(P || M) + KL(Q || M)
+        m = (p + q) / 2
+        close(bound, ((p * np.log(p / m)).sum() + (q * np.log(q / m)).sum()) * dx, tol=1e-9)
+
+
+def _g_gradient(divergence, alternative, log_ratio, mu0, s0):
+    """(dJ/dmu, dJ/dsigma) of G's f-GAN loss for Q = N(mu, sigma^2) sampled as mu + sigma z, with V held at its
+    optimum for (mu0, s0); log_ratio(x) is log p(x) - log q0(x) as tinygan ops. E_z by quadrature: the engine
+    gives each node's dJ/dx (times the node count, as the loss is a batch mean), the weights the expectation."""
+    z = np.linspace(-12.0, 12.0, 4801)
+    w = np.exp(-z ** 2 / 2) / math.sqrt(2 * math.pi) * (z[1] - z[0])
+    x = t((mu0 + s0 * z).reshape(-1, 1), requires_grad=True)
+    _, f_prime, _, g_inverse, _ = F_TABLE[divergence]
+    v = {"kl": lambda r: 1 + r, "reverse_kl": lambda r: r, "pearson": lambda r: 2 * (r.exp() - 1)}[divergence]
+    assert np.allclose(v(t(0.3)).item(), g_inverse(f_prime(math.exp(0.3))))  # V* = g_f^-1(f'(p/q)) of Table 2
+    (g,) = tinygan.grad(L.fgan_g_loss(v(log_ratio(x)), divergence, alternative), x)
+    per_node = w * g.numpy().ravel() * len(z)
+    return per_node.sum(), (per_node * z).sum()
+
+
+@pytest.mark.parametrize("divergence, alternative, target", [
+    ("kl", False, "KL(P||Q)"), ("kl", True, "KL(Q||P)"), ("reverse_kl", False, "KL(Q||P)"),
+    ("pearson", True, "2 KL(P||Q)"), ("pearson", False, "chi2(P||Q)")])
+def test_fgan_g_gradient_at_the_optimal_v_is_a_divergence_gradient(divergence, alternative, target):
+    # P = N(0, 1), Q = N(mu, sigma^2). Eq. 6's G step (alternative=False) follows grad D_f(P || Q) itself (by
+    # Fenchel's equality f*(f'(u)) = u f'(u) - f(u)); Sec. 3.2's follows the gradient of another divergence.
+    mu0, s0 = 0.7, 1.3
+    log_ratio = lambda x: -x * x / 2 + (x - mu0) ** 2 / (2 * s0 ** 2) + math.log(s0)  # log p - log q0
+    closed = {  # (d/dmu, d/dsigma) at (mu0, s0)
+        "KL(P||Q)": (mu0 / s0 ** 2, 1 / s0 - (1 + mu0 ** 2) / s0 ** 3),
+        "KL(Q||P)": (mu0, s0 - 1 / s0),
+        "2 KL(P||Q)": (2 * mu0 / s0 ** 2, 2 / s0 - 2 * (1 + mu0 ** 2) / s0 ** 3),
+    }
+    if target == "chi2(P||Q)":  # central differences of the closed form
+        chi2 = lambda m, s: GAUSSIAN_CLOSED_FORMS["pearson"](0.0, 1.0, m, s)
+        h = 1e-6
+        closed[target] = ((chi2(mu0 + h, s0) - chi2(mu0 - h, s0)) / (2 * h), (chi2(mu0, s0 + h) - chi2(mu0, s0 - h)) / (2 * h))
+    got = _g_gradient(divergence, alternative, log_ratio, mu0, s0)
+    np.testing.assert_allclose(got, closed[target], rtol=1e-6, atol=1e-9)

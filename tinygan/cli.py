@@ -29,6 +29,7 @@ from . import backend, factories
 from .data import DATASETS, FOLDER, get_dataset
 from .gans import VARIANTS, get_variant
 from .gans.common import DataInfo, config_from
+from .losses import F_DIVERGENCES
 from .tensor import Tensor
 
 
@@ -53,13 +54,16 @@ def build_config(variant_cls, args, parser) -> object:
     if args.lr is not None:
         overrides.update(lr_g=args.lr, lr_d=args.lr)
     for flag, field in (("n_critic", "n_critic"), ("label_smoothing", "real_label"), ("pack", "pack"),
-                        ("minibatch_discrimination", "minibatch_discrimination"), ("loss", "loss")):
+                        ("minibatch_discrimination", "minibatch_discrimination"), ("loss", "loss"),
+                        ("divergence", "divergence")):
         value = getattr(args, flag)
         if value is not None:
             overrides[field] = value
     if args.feature_matching:
         overrides["feature_matching"] = True
     defaults = variant_cls.Config()
+    if args.divergence is not None and not hasattr(defaults, "divergence"):
+        parser.error(f"--divergence: the {args.variant} variant has no divergence to choose (fgan has)")
     for item in args.set or []:
         key, sep, value = item.partition("=")
         if not sep or not hasattr(defaults, key):
@@ -99,7 +103,7 @@ def cmd_train(args, parser) -> int:
                        seed=args.seed, out=args.out or os.path.join("runs", f"{name}-{dataset}"), device=args.device,
                        sample_every=period, checkpoint_every=args.checkpoint_every or period,
                        lr_decay=run.lr_decay if args.lr_decay is None else args.lr_decay,
-                       progress=not args.no_progress, eval_every=args.eval_every or 0, data_dir=args.data_dir,
+                       progress=not args.no_progress, eval_every=args.eval_every or run.eval_every, data_dir=args.data_dir,
                        eval_samples=args.eval_samples or (STACKED_SAMPLES if dataset == "stacked-mnist" else 5000))
     if not 0.0 <= tcfg.lr_decay <= 1.0:
         parser.error(f"--lr-decay {tcfg.lr_decay}: expected a fraction of the run in [0, 1]")
@@ -363,11 +367,14 @@ def make_parser() -> argparse.ArgumentParser:
     again.add_argument("--overwrite", action="store_true", help="start over in an OUT that holds a run")
     t.add_argument("--sample-every", type=_positive)
     t.add_argument("--eval-every", type=_positive, metavar="STEPS", help="score image runs with tinygan's classifier "
-                   "every STEPS steps (classifier-FID, classes or Stacked MNIST modes; in metrics.jsonl and losses.png)")
+                   "every STEPS steps (classifier-FID, classes or Stacked MNIST modes; in metrics.jsonl and losses.png)"
+                   "; sgan: D's test error, by default every epoch")
     t.add_argument("--eval-samples", type=_positive, metavar="N",
                    help="samples scored each time (default 5000; Stacked MNIST: 26,000)")
     t.add_argument("--checkpoint-every", type=_positive)
-    t.add_argument("--loss", help="override the loss pair (minimax, nonsaturating, lsgan, wasserstein, hinge)")
+    t.add_argument("--loss", help="override the loss pair (minimax, nonsaturating, maximum_likelihood, lsgan, wasserstein, hinge)")
+    t.add_argument("--divergence", choices=list(F_DIVERGENCES), metavar="NAME",
+                   help="fgan's f-divergence: one of " + ", ".join(F_DIVERGENCES) + " (default: pearson)")
     t.add_argument("--n-critic", type=_positive, help="D steps per G step")
     t.add_argument("--label-smoothing", type=float, metavar="REAL_LABEL", help="e.g. 0.9 (one-sided)")
     t.add_argument("--feature-matching", action="store_true")

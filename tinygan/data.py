@@ -354,6 +354,15 @@ def image_folders(name: str, split: str, image_size: int, n: int | None = None) 
     return Dataset(name, x[0], x[1], "unpaired", None, jitter_each)
 
 
+# ---------------------------------------------------------------- a few labels (semi-supervised learning)
+def labelled_subset(y: np.ndarray, per_class: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of ``per_class`` examples of each class of the labels ``y`` (all of a class that has
+    fewer), grouped by class: the first of each class in an order drawn with ``rng``, as Salimans
+    et al. (2016) choose their 100 MNIST labels (10 per class). The same ``rng`` seed, the same set."""
+    order = rng.permutation(len(y))                                  # (N,)
+    return np.concatenate([order[y[order] == k][:per_class] for k in np.unique(y)])
+
+
 # ---------------------------------------------------------------- batching
 class BatchIterator:
     """One epoch of minibatches ``(x_batch, y_batch or None)``, reshuffled with ``rng`` each epoch.

@@ -10,7 +10,8 @@ which stay finite for logits of +-1000 (log(sigmoid(x)) would give log(0) = -inf
 Penalties (WGAN-GP, R1) take the discriminator itself and its inputs, and differentiate
 through D's input gradient (``tinygan.grad(..., create_graph=True)``).
 
-``LOSSES`` maps the names a variant's config uses to its (d_loss, g_loss) pair.
+``LOSSES`` maps the names a variant's config uses to its (d_loss, g_loss) pair. The f-GAN family
+(``F_DIVERGENCES``, ``fgan_d_loss``, ``fgan_g_loss``) is chosen by a divergence name instead.
 """
 from __future__ import annotations
 
@@ -57,6 +58,70 @@ def minimax_g_loss(fake_logits: Tensor) -> Tensor:
 def nonsaturating_g_loss(fake_logits: Tensor) -> Tensor:
     """G's loss in Goodfellow et al. 2014, Sec. 3: -E[log D(G(z))] (strong gradients early on)."""
     return softplus(-fake_logits).mean()
+
+
+def maximum_likelihood_g_loss(fake_logits: Tensor) -> Tensor:
+    """G's maximum-likelihood cost, Goodfellow 2016 ("NIPS 2016 Tutorial: GANs", Sec. 3.2.3; from Goodfellow
+    2014, "On distinguishability criteria"): -1/2 E[exp(sigma^-1(D(G(z))))], sigma^-1(D) being D's logit.
+
+    With D optimal, exp(logit) = p_data / p_g, and G's expected gradient is that of KL(p_data || p_g).
+    The cost is unbounded below (exp(logit) overflows float32 past a logit of 88): it is as large as D is sure.
+    """
+    return -0.5 * fake_logits.exp().mean()
+
+
+# ---- f-GAN: any f-divergence (Nowozin et al. 2016) ------------------------------------------------
+# Table 2: D's raw output v is mapped into the domain of f* by the output activation g_f, T(x) = g_f(V(x)),
+# and F = E_P[g_f(V(x))] - E_Q[f*(g_f(V(x)))] (Eq. 6). Each entry is the pair (g_f(v), f*(g_f(v))), the
+# second simplified so that it stays finite (softplus where the table has log(1 + exp)).
+#   divergence           g_f(v)                       f*(t)             f*(g_f(v))
+#   kl                   v                            exp(t - 1)        exp(v - 1)
+#   reverse_kl           -exp(-v)                     -1 - log(-t)      v - 1
+#   pearson              v                            t^2/4 + t         v^2/4 + v
+#   squared_hellinger    1 - exp(-v)                  t / (1 - t)       exp(v) - 1
+#   jensen_shannon       log 2 - log(1 + exp(-v))     -log(2 - exp(t))  softplus(v) - log 2
+#   gan                  -log(1 + exp(-v))            -log(1 - exp(t))  softplus(v)
+# (The appendix's Table 6 writes -exp(v) and 1 - exp(v) for reverse KL and squared Hellinger: the same
+# family of T under v -> -v. With Table 2's signs every g_f increases with v, so V is a "realness" score
+# like a logit, and for "gan" V is exactly the original GAN's logit.) "jensen_shannon" is Table 1's
+# f(u) = u log u - (u + 1) log((1 + u)/2), whose divergence is 2 JSD = KL(P || M) + KL(Q || M), M = (P + Q)/2.
+LOG2 = math.log(2.0)
+F_DIVERGENCES = {
+    "kl": (lambda v: v, lambda v: (v - 1.0).exp()),
+    "reverse_kl": (lambda v: -(-v).exp(), lambda v: v - 1.0),
+    "pearson": (lambda v: v, lambda v: 0.25 * v * v + v),
+    "squared_hellinger": (lambda v: 1.0 - (-v).exp(), lambda v: v.exp() - 1.0),
+    "jensen_shannon": (lambda v: LOG2 - softplus(-v), lambda v: softplus(v) - LOG2),
+    "gan": (lambda v: -softplus(-v), lambda v: softplus(v)),
+}
+
+
+def _f_divergence(loss: str, divergence: str):
+    if divergence not in F_DIVERGENCES:
+        raise ValueError(f"{loss}: unknown divergence {divergence!r}; choose from {', '.join(F_DIVERGENCES)}")
+    return F_DIVERGENCES[divergence]
+
+
+def fgan_d_loss(real_out: Tensor, fake_out: Tensor, divergence: str = "kl") -> Tensor:
+    """D's loss in Nowozin et al. 2016, Eq. 6 with Table 2: -F = E_Q[f*(g_f(V(G(z))))] - E_P[g_f(V(x))].
+
+    At its minimum over all V, -F = -D_f(P || Q), reached at T*(x) = g_f(V*(x)) = f'(p(x)/q(x)) (Eq. 5).
+    For "gan" this is ``minimax_d_loss`` of the logits V.
+    """
+    _check_shapes("fgan_d_loss", "real_out", real_out, "fake_out", fake_out)
+    g_f, conjugate = _f_divergence("fgan_d_loss", divergence)
+    return conjugate(fake_out).mean() - g_f(real_out).mean()
+
+
+def fgan_g_loss(fake_out: Tensor, divergence: str = "kl", alternative: bool = True) -> Tensor:
+    """G's loss in Nowozin et al. 2016: -E_Q[g_f(V(G(z)))], the alternative update of Sec. 3.2 that the
+    paper's experiments use (G maximises D's verdict on its samples; for "gan" it is the non-saturating
+    loss); with ``alternative=False`` Eq. 6 itself, F's Q term: -E_Q[f*(g_f(V(G(z))))] (for "gan", minimax).
+    With V optimal, Eq. 6's gradient is that of D_f(P || Q), the alternative's that of another divergence
+    (for "kl", KL(Q || P); for "pearson", 2 KL(P || Q)).
+    """
+    g_f, conjugate = _f_divergence("fgan_g_loss", divergence)
+    return -g_f(fake_out).mean() if alternative else -conjugate(fake_out).mean()
 
 
 # ---- least squares (LSGAN) ---------------------------------------------------------------------
@@ -226,6 +291,31 @@ def infogan_continuous_loss(q_mean: Tensor, q_log_std: Tensor | None, codes: Ten
     return _per_example(nll).sum(dim=1).mean()
 
 
+# ---- semi-supervised GAN: D as a K+1-class classifier (Salimans et al. 2016, Sec. 5) --------------
+# D's K logits l_1..l_K are the real classes; the fake class K+1 has its logit fixed at 0, so with
+# Z(x) = sum_k exp l_k(x):  D(x) = p(real | x) = Z(x) / (Z(x) + 1) = sigmoid(LSE(l(x))).
+def sgan_supervised_loss(logits: Tensor, labels) -> Tensor:
+    """L_supervised = -E_{x,y ~ p_data} log p_model(y | x, y < K+1) (Salimans et al. 2016, Sec. 5):
+    the cross entropy of the K logits (N, K) against the labels (N,); the fake class drops out of
+    p(y | x, y < K+1) = exp l_y / Z(x)."""
+    y = labels.data if isinstance(labels, Tensor) else backend.to_device(np.asarray(labels), logits.device)
+    if logits.ndim != 2 or y.shape != (logits.shape[0],):
+        raise ValueError(f"sgan_supervised_loss: logits has shape {logits.shape} but labels has shape "
+                         f"{y.shape}; expected (N, K) and (N,)")
+    picked = logits[backend.xp_of(logits.data).arange(y.shape[0]), y]  # (N,) l_y(x)
+    return (logits.logsumexp(dim=1) - picked).mean()
+
+
+def sgan_unsupervised_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """L_unsupervised = -E_{x ~ p_data} log D(x) - E_{z ~ noise} log(1 - D(G(z))) (Salimans et al.
+    2016, Sec. 5), D(x) = Z(x) / (Z(x) + 1), written through LSE = log Z so that it stays finite:
+
+        log D(x) = LSE(l(x)) - softplus(LSE(l(x))),      log(1 - D(G(z))) = -softplus(LSE(l(G(z)))).
+    """
+    real, fake = real_logits.logsumexp(dim=1), fake_logits.logsumexp(dim=1)  # (N,) log Z
+    return (softplus(real) - real).mean() + softplus(fake).mean()
+
+
 # ---- feature matching, and the reconstruction losses of image-to-image GANs --------------------
 def feature_matching_loss(real_features: Tensor, fake_features: Tensor) -> Tensor:
     """Salimans et al. 2016, Sec. 3.1: ||E[f(x)] - E[f(G(z))]||_2^2, f an intermediate layer of D;
@@ -253,6 +343,7 @@ def cycle_consistency_loss(real_a: Tensor, rec_a: Tensor, real_b: Tensor, rec_b:
 LOSSES = {
     "minimax": (minimax_d_loss, minimax_g_loss),
     "nonsaturating": (minimax_d_loss, nonsaturating_g_loss),
+    "maximum_likelihood": (minimax_d_loss, maximum_likelihood_g_loss),
     "lsgan": (lsgan_d_loss, lsgan_g_loss),
     "wasserstein": (wasserstein_d_loss, wasserstein_g_loss),
     "hinge": (hinge_d_loss, hinge_g_loss),

@@ -11,7 +11,8 @@ checkpoint written after step s replays exactly what an uninterrupted run would 
 
 What a run writes into its output folder:
     metrics.jsonl        one JSON line per logged step (losses, steps/s, mode scores for toys, and
-                         with eval_every the classifier's scores of image runs: classifier-FID, ...)
+                         with eval_every the classifier's scores of image runs: classifier-FID, ...,
+                         and the variant's own: SGAN's test error)
     samples/step_*.png   the fixed-noise sample grid (images) or a points plot over D's heat map
     losses.png           loss curves (and the classifier's scores beside them);   samples.gif   the sample frames over training
     checkpoint.npz       G, D, optimizers, step, config (atomic; loaded without pickle; never NaN)
@@ -65,7 +66,7 @@ class TrainConfig:
 GRID_ROW = 8  # images per row of the sample grid
 SHOWN = ("steps_per_s", "modes_captured", "high_quality", "classifier_fid", "modes_covered")  # shown beside the losses in the progress bar
 PLOTTED_SCORES = ("classifier_fid", "classes_covered", "modes_covered", "kl_to_uniform", "label_accuracy",
-                  "code_purity")  # the classifier's scores (eval_every) drawn beside the loss curves
+                  "code_purity", "test_error")  # the scores (eval_every) drawn beside the loss curves
 CHECKPOINT, METRICS = "checkpoint.npz", "metrics.jsonl"
 OUTPUTS = (CHECKPOINT, METRICS, "losses.png", "samples.gif", "samples/step_*.png")  # what a run writes
 RESUME_MUST_MATCH = ("seed", "batch_size", "lr_decay")  # with the variant, dataset and config: see _settings
@@ -291,8 +292,9 @@ def train(gan: GAN, data: Dataset, cfg: TrainConfig, resume: bool = False) -> li
                  "train": dataclasses.asdict(cfg)}
     _writable_folder(out)
     sampler = StepSampler(data, cfg.batch_size, cfg.seed, gan.device)
+    gan.prepare(data, cfg)  # what a variant takes from the whole training set (SGAN: its labelled examples)
     start, rows = _resume(gan, ckpt, log_path, meta_base) if resume else (0, [])
-    judge = _judge(data, cfg) if cfg.eval_every else None
+    judge = _judge(data, cfg) if cfg.eval_every and gan.judged else None
     # The run starts: only now is anything in the folder removed or rewritten.
     for name in OUTPUTS:
         remove_temporaries(out / name)
@@ -319,13 +321,15 @@ def train(gan: GAN, data: Dataset, cfg: TrainConfig, resume: bool = False) -> li
                 if not math.isfinite(value):
                     raise _diverged(gan, f"{name} became {value}", step + 1, ckpt, saved_step)
             done = step + 1
-            evaluate = judge is not None and (done % cfg.eval_every == 0 or done == cfg.steps)
+            evaluate = cfg.eval_every > 0 and (done % cfg.eval_every == 0 or done == cfg.steps)
             if done % cfg.log_every == 0 or done == cfg.steps or evaluate:
                 now = time.perf_counter()
                 row.update(step=done, steps_per_s=(done - last_logged) / max(now - t_last, 1e-9))
                 if done % cfg.sample_every == 0 or done == cfg.steps:
                     row.update(_write_frame(gan, data, cfg, out, done, fixed))
                 if evaluate:
+                    row.update(gan.scores())  # the variant's own (SGAN: D's test error)
+                if evaluate and judge is not None:
                     row.update(_evaluate(gan, judge, cfg, done))
                 t_last, last_logged = time.perf_counter(), done  # the scoring does not count as training time
                 log.write(json.dumps(row) + "\n")

@@ -58,7 +58,7 @@ def tiny_images32():
 
 # the data each variant is tested on (by default 2-D points), and the config fields that make its networks small
 KINDS = {"dcgan": "images", "cgan": "images", "infogan": "images", "pix2pix": "pairs", "cyclegan": "unpaired",
-         "spade": "class_pairs", "stylegan": "images32"}
+         "spade": "class_pairs", "stylegan": "images32", "sgan": "images"}
 SMALL = {"points": {"hidden": 32}, "pairs": {"base": 4}, "unpaired": {"base": 4, "blocks": 1},
          "class_pairs": {"base": 2, "spade_hidden": 4, "scales": 1},
          "images32": {"fmap_base": 64, "fmap_max": 8, "z_dim": 8, "w_dim": 8, "mapping_layers": 2, "stage_steps": 1}}

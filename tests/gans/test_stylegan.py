@@ -160,8 +160,8 @@ def test_a_loaded_run_draws_at_the_stage_it_reached(tmp_path, tiny_case, build):
     """``tinygan sample`` / ``eval`` rebuild the GAN with its own state: StyleGAN's step (its resolution)
     and w_avg, not a fresh 4 x 4 stage-0 network."""
     from tinygan.cli import load_run
-    from tinygan.train import TrainConfig, generate_numpy, train
-    data, small = tiny_case("stylegan")
+    from tinygan.train import TrainConfig, train
+    data, _ = tiny_case("stylegan")
     gan = build("stylegan", data)
     train(gan, data, TrainConfig(steps=5, batch_size=8, out=str(tmp_path), sample_every=1000, checkpoint_every=5,
                                  progress=False))

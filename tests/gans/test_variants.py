@@ -9,7 +9,7 @@ from tinygan.gans import VARIANTS
 from tinygan.train import TrainConfig, train
 
 POINT_VARIANTS = [name for name in VARIANTS
-                  if name not in ("dcgan", "cgan", "infogan", "pix2pix", "cyclegan", "stylegan", "spade")]
+                  if name not in ("dcgan", "cgan", "infogan", "sgan", "pix2pix", "cyclegan", "stylegan", "spade")]
 
 
 def _losses(out):

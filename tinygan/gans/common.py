@@ -14,13 +14,17 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from .. import backend, losses, nn, optim
 from ..ops.shape import cat
 from ..tensor import Function, Tensor, enable_grad, grad, is_grad_enabled, no_grad
+
+if TYPE_CHECKING:
+    from ..data import Dataset
+    from ..train import TrainConfig
 
 
 @dataclass
@@ -75,6 +79,7 @@ class RunDefaults:
     batch_size: int         # samples per step (times the PacGAN degree m: D sees batch_size packed inputs)
     sample_every: int       # steps between sample frames (and checkpoints)
     lr_decay: float = 0.0   # the last fraction of the run over which the lrs decay to 0 (train.lr_factor)
+    eval_every: int = 0     # steps between scores (TrainConfig.eval_every); 0 = only when asked
 
 
 @dataclass(frozen=True)
@@ -263,6 +268,7 @@ class GAN:
     Config = GANConfig
     config_by_data: ClassVar[dict] = BY_DATA  # values of the Config fields left at None, per data kind
     at_least: ClassVar[dict] = AT_LEAST       # the least value of each counting field
+    judged: ClassVar[bool] = True             # eval_every scores G's samples with the dataset's classifier
     run_defaults: ClassVar[dict] = {"points": RunDefaults(steps=5000, batch_size=256, sample_every=500, lr_decay=0.5),
                                     "images": RunDefaults(steps=2000, batch_size=64, sample_every=250)}
 
@@ -378,6 +384,16 @@ class GAN:
     def after_d_step(self) -> None:
         """Hook run after each D update (WGAN clips the critic's weights here)."""
 
+    def prepare(self, data: Dataset, cfg: TrainConfig) -> None:
+        """Hook run by train() once, before the first step (and before a resumed run loads its
+        checkpoint), with the whole training set and the run's config: a variant that needs more
+        than each step's batch takes it here (SGAN: its labelled examples, the test set, D's
+        data-dependent init). Nothing here."""
+
+    def scores(self) -> dict:
+        """The variant's own scores, logged every eval_every steps (SGAN: D's test error); none here."""
+        return {}
+
     # ---- the two updates ----------------------------------------------------------------
     def d_step(self, real: Tensor, y: Tensor | None, rng: np.random.Generator) -> dict:
         """One D update on a real batch and a fresh fake batch (G is not differentiated)."""
@@ -434,7 +450,7 @@ class GAN:
         self.D.train()
         out = np.concatenate(outs)
         # D(x) = sigmoid(logit), written with tanh so large logits do not overflow
-        return 0.5 * (1 + np.tanh(out / 2)) if self.cfg.loss in ("minimax", "nonsaturating") else out
+        return 0.5 * (1 + np.tanh(out / 2)) if self.cfg.loss in ("minimax", "nonsaturating", "maximum_likelihood") else out
 
 def descend(loss: Tensor, *optimizers) -> None:
     """One gradient step of ``optimizers`` on ``loss``: zero the gradients, backpropagate, step."""

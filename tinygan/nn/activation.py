@@ -38,3 +38,10 @@ class Tanh(Module):
 class Sigmoid(Module):
     def forward(self, x: Tensor) -> Tensor:
         return F.sigmoid(x)
+
+
+class Softplus(Module):
+    """log(1 + exp(x)), a smooth ReLU (the hidden units of the improved-GAN MNIST generator)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.softplus(x)

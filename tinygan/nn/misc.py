@@ -1,6 +1,11 @@
-"""Shape and regularisation layers: Dropout, Embedding, Flatten, Unflatten, Upsample, ReflectionPad2d."""
+"""Shape and regularisation layers: Dropout, GaussianNoise, Embedding, Flatten, Unflatten, Upsample,
+ReflectionPad2d."""
 from __future__ import annotations
 
+import numpy as np
+
+from .. import backend
+from ..factories import default_generator
 from ..ops.shape import wrap_dim
 from ..tensor import Tensor
 from . import functional as F
@@ -23,6 +28,27 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+class GaussianNoise(Module):
+    """In training, x + N(0, std^2) per element (drawn from tinygan's generator, as dropout's masks);
+    in eval, identity. Not in ``torch.nn``: the regulariser of the improved-GAN discriminators
+    (Salimans et al. 2016), a Gaussian variant of dropout."""
+
+    def __init__(self, std: float):
+        super().__init__()
+        if std < 0:
+            raise ValueError(f"GaussianNoise: std must be >= 0, got {std}")
+        self.std = std
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.std == 0:
+            return x
+        noise = default_generator().standard_normal(x.shape).astype(x.dtype) * np.asarray(self.std, x.dtype)
+        return x + Tensor(backend.to_device(noise, x.device))
+
+    def extra_repr(self) -> str:
+        return f"std={self.std}"
 
 
 class Embedding(Module):
