@@ -4,10 +4,10 @@ exactly computable log p(x) (a 1-D latent, integrated on a grid), its bookkeepin
 refusals, and a short run on a slice of MNIST that must lower the negative ELBO clearly."""
 import json
 import math
-import os
 
 import numpy as np
 import pytest
+from test_examples import _mnist_missing  # tests/ is on sys.path: pytest's rootdir-relative import
 
 import tinygan
 from tinygan.baselines.vae import (
@@ -19,7 +19,6 @@ from tinygan.baselines.vae import (
     train_vae,
 )
 from tinygan.checkpoint import save_checkpoint
-from tinygan.data import load_mnist
 from tinygan.viz import image_grid
 
 LOG_2PI = math.log(2 * math.pi)
@@ -163,17 +162,6 @@ def test_bad_input_is_refused_with_a_clear_error(tmp_path):
     save_checkpoint(tmp_path / "other.npz", {"G": tiny_vae()}, {}, {"kind": "gan"})
     with pytest.raises(ValueError, match="not a VAE checkpoint"):
         load_vae(tmp_path / "other.npz")
-
-
-def _mnist_missing() -> str | None:
-    """Why MNIST cannot be read here, or None if it can (as tests/test_examples.py)."""
-    if not os.environ.get("TINYGAN_DATA"):
-        return "TINYGAN_DATA is not set (point it at a folder holding mnist/*.gz)"
-    try:
-        load_mnist("mnist", "train", download=False)
-    except (FileNotFoundError, ValueError) as e:
-        return f"no usable MNIST files: {str(e).splitlines()[0]}"
-    return None
 
 
 @pytest.mark.slow
